@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Gather the score reports of one experiment into ``<exp_dir>/RESULTS.md``.
+
+    python scripts/make_results_md.py --exp_dir exp/slap_train_slap_tiny \\
+        --train_config conf/train_slap_tiny.yaml \\
+        --model_file exp/slap_train_slap_tiny/valid.loss.best.pth \\
+        --output exp/slap_train_slap_tiny/RESULTS.md
+
+Every ``<exp_dir>/inference_*/<set>/score/results.md`` becomes one section, under a header
+with the date, the configuration, the model file and the environment (Python, torch,
+torchaudio, espnet, espnet2_slap and transformers versions, git commit).
+"""
+
+import argparse
+import platform
+import subprocess
+import sys
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+from typing import List, Sequence
+
+PACKAGES = ("torch", "torchaudio", "espnet", "espnet2_slap", "transformers")
+
+
+def package_version(name: str) -> str:
+    """Installed version of ``name``, or "not installed"."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def git_commit(directory: Path) -> str:
+    """``HEAD`` commit of the checkout holding ``directory``, or why there is none."""
+    try:
+        return subprocess.run(
+            ["git", "-C", str(directory), "rev-parse", "HEAD"],
+            capture_output=True, text=True, check=True, timeout=30,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unavailable (not a git checkout, or no commit yet)"
+
+
+def demote_headings(markdown: str, levels: int) -> str:
+    """Add ``levels`` '#' to every heading outside fenced code blocks."""
+    lines, in_code = [], False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+        elif not in_code and line.startswith("#"):
+            line = "#" * levels + line
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def header(exp_dir: Path, train_config: str, model_file: str) -> List[str]:
+    """Title and environment lines of RESULTS.md."""
+    lines = [
+        f"# RESULTS: {exp_dir.name}",
+        "",
+        "## Environment",
+        "",
+        f"- date: `{datetime.now().astimezone().strftime('%Y-%m-%d %H:%M:%S %Z')}`",
+        f"- host: `{platform.node()}`, {platform.system()} {platform.machine()}",
+        f"- python: `{platform.python_version()}`",
+    ]
+    lines += [f"- {name}: `{package_version(name)}`" for name in PACKAGES]
+    lines += [
+        f"- git commit: `{git_commit(Path.cwd())}`",
+        f"- config: `{train_config}`",
+        f"- model file: `{model_file}`",
+        "",
+    ]
+    return lines
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--exp_dir", type=Path, required=True)
+    parser.add_argument("--train_config", required=True)
+    parser.add_argument("--model_file", required=True)
+    parser.add_argument("--output", type=Path, required=True)
+    args = parser.parse_args(argv)
+
+    reports = sorted(args.exp_dir.glob("inference_*/*/score/results.md"))
+    if not reports:
+        print(f"make_results_md.py: error: no inference_*/*/score/results.md under "
+              f"{args.exp_dir} (run the scoring stage first)", file=sys.stderr)
+        return 1
+    lines = header(args.exp_dir, args.train_config, args.model_file)
+    for report in reports:
+        set_dir = report.parent.parent
+        lines += [
+            f"## {set_dir.parent.name} / {set_dir.name}",
+            "",
+            demote_headings(report.read_text(encoding="utf-8").strip(), 2),
+            "",
+        ]
+    args.output.write_text("\n".join(lines), encoding="utf-8")
+    print(f"make_results_md.py: {len(reports)} reports -> {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# mini_sounds demo: SLAP (contrastive + self-distillation + captioning) on a small corpus of
+# real recordings from Debian packages, the contrastive-only ablation with the same data,
+# statistics and seed, and a side-by-side comparison in exp/RESULTS.md.
+#
+#   ./run.sh                                   # everything, on CPU
+#   ./run.sh --stage 1 --stop_stage 4          # data preparation only
+#   ./run.sh --run_ablation false              # SLAP only
+#   ./run.sh --ngpu 1 --gpu_inference true     # any other slap.sh option is passed on
+set -euo pipefail
+
+log() {
+    echo "$(date '+%Y-%m-%dT%H:%M:%S') [run.sh] $*"
+}
+
+SECONDS=0
+stage=1               # first slap.sh stage
+stop_stage=10000      # last slap.sh stage; the comparison runs when it is 8 or more
+run_ablation=true     # also train and score the contrastive-only model (from stage 6)
+
+slap_config=conf/train_slap_tiny.yaml
+ablation_config=conf/train_slap_tiny_clap_only.yaml
+common_opts=(
+    --train_set train
+    --valid_set valid
+    --test_sets "test"
+    --zeroshot_sets "zeroshot_test"
+    --nbpe 300
+    --nj 2
+    --inference_nj 2
+    --ngpu 0
+)
+
+if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then
+    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    echo
+    echo "Options of run.sh: --stage N [${stage}], --stop_stage N [${stop_stage}],"
+    echo "  --run_ablation true|false [${run_ablation}]; every other option goes to slap.sh:"
+    ./slap.sh --help
+    exit 0
+fi
+
+# Options come in "--name value" pairs: ours are kept here, the rest go to slap.sh. The
+# comparison needs --expdir, --dumpdir, --train_args and --skip_eval, which slap.sh also gets.
+expdir=exp
+dumpdir=dump
+train_args=
+skip_eval=false
+slap_opts=()
+while [ $# -gt 0 ]; do
+    [ $# -ge 2 ] || { echo "run.sh: error: option '$1' needs a value" >&2; exit 1; }
+    case "$1" in
+        --stage) stage=$2 ;;
+        --stop_stage | --stop-stage) stop_stage=$2 ;;
+        --run_ablation | --run-ablation) run_ablation=$2 ;;
+        --tag)
+            echo "run.sh: error: --tag would give both experiments one name; run slap.sh" \
+                "directly to name an experiment" >&2
+            exit 1
+            ;;
+        *)
+            case "$1" in
+                --expdir) expdir=$2 ;;
+                --dumpdir) dumpdir=$2 ;;
+                --train_args | --train-args) train_args=$2 ;;
+                --skip_eval | --skip-eval) skip_eval=$2 ;;
+            esac
+            slap_opts+=("$1" "$2")
+            ;;
+    esac
+    shift 2
+done
+[[ "${stage}" =~ ^[0-9]+$ ]] || { echo "run.sh: error: --stage takes a number" >&2; exit 1; }
+[[ "${stop_stage}" =~ ^[0-9]+$ ]] || { echo "run.sh: error: --stop_stage takes a number" >&2; exit 1; }
+case "${run_ablation}" in
+    true | false) ;;
+    *) echo "run.sh: error: --run_ablation takes true or false" >&2; exit 1 ;;
+esac
+
+# The experiment directory slap.sh derives from a config and --train_args (same rule).
+exp_dir_of() {
+    echo "${expdir}/slap_$(basename "$1" .yaml)$(echo "${train_args}" | sed -e 's/--/_/g' -e 's/[ |=/]//g')"
+}
+
+start=${SECONDS}
+log "SLAP (${slap_config}): stages ${stage}-${stop_stage}"
+./slap.sh "${common_opts[@]}" \
+    --train_config "${slap_config}" \
+    --stage "${stage}" \
+    --stop_stage "${stop_stage}" \
+    "${slap_opts[@]}"
+log "SLAP done (took $(( SECONDS - start ))s)"
+
+if ${run_ablation} && [ "${stop_stage}" -ge 6 ]; then
+    start=${SECONDS}
+    ablation_stage=$(( stage > 6 ? stage : 6 ))
+    log "Contrastive-only ablation (${ablation_config}): stages ${ablation_stage}-${stop_stage}"
+    ./slap.sh "${common_opts[@]}" \
+        --train_config "${ablation_config}" \
+        --stage "${ablation_stage}" \
+        --stop_stage "${stop_stage}" \
+        "${slap_opts[@]}" \
+        --skip_data_prep true \
+        --skip_packing true \
+        --skip_upload true
+    log "Ablation done (took $(( SECONDS - start ))s)"
+fi
+
+if ${run_ablation} && [ "${stop_stage}" -ge 8 ] && [ "${skip_eval}" != true ]; then
+    . ./path.sh
+    python scripts/compare_results.py \
+        --exp_dirs "$(exp_dir_of "${slap_config}")" "$(exp_dir_of "${ablation_config}")" \
+        --names "SLAP (CLAP + SSL + captioning)" "CLAP only" \
+        --data_root "${dumpdir}/raw" \
+        --title "mini_sounds: SLAP vs. the contrastive-only ablation" \
+        --output "${expdir}/RESULTS.md"
+    log "Comparison: ${expdir}/RESULTS.md"
+fi
+log "Finished (took ${SECONDS}s)"

@@ -1,0 +1,139 @@
+"""The SLAP audio encoder: a ViT on 16x16 log-mel patches for variable-length clips.
+
+Patches in time-major order -> linear patch embedding -> pre-norm Transformer blocks with
+2D RoPE, RMSNorm, SwiGLU and no biases, alternating sliding-window (local) and global
+attention -> final RMSNorm. With ``packed=True`` (the default) every non-padded patch of
+the batch is run as one sequence with varlen attention; ``packed=False`` runs the same
+weights on the padded batch, which is the baseline that packing improves on.
+"""
+
+from typing import Optional, Sequence
+
+import torch
+
+from espnet2_slap.audio.abs_audio_encoder import AbsAudioEncoder
+from espnet2_slap.audio.patchify import num_time_steps, patchify
+from espnet2_slap.layers.packed_batch import PackedBatch
+from espnet2_slap.layers.rope2d import RotaryEmbedding2D
+from espnet2_slap.layers.transformer_block import PackedLayout, PaddedLayout, TransformerBlock
+
+ATTENTION_KINDS = ("local", "global")
+
+
+class SLAPAudioEncoder(AbsAudioEncoder):
+    """ViT audio encoder of the SLAP paper.
+
+    Args:
+        input_size: mel bins of the input features (64 in the paper).
+        patch_size: patch side in frames and mel bins (16).
+        output_size: model width (768).
+        num_layers: Transformer blocks (12).
+        num_heads: attention heads (12).
+        mlp_hidden_size: SwiGLU inner width (3072).
+        attention_pattern: layer kinds, cycled over the depth; the paper's
+            ``[local, local, global]`` gives 2 sliding-window layers per global one.
+        window_time_steps: width of the sliding window in patch time steps (24): a token
+            sees tokens within ``window_time_steps // 2`` time steps either side, i.e. a token
+            radius of ``(window_time_steps // 2) * (input_size // patch_size)``.
+        attention_backend: ``auto``, ``sdpa``, ``torch_varlen`` or ``flash_attn``.
+        packed: run on the packed sequence (True) or on the padded batch (False).
+        rope_base: RoPE wavelength base.
+        norm_eps: RMSNorm epsilon.
+    """
+
+    def __init__(
+        self,
+        input_size: int = 64,
+        patch_size: int = 16,
+        output_size: int = 768,
+        num_layers: int = 12,
+        num_heads: int = 12,
+        mlp_hidden_size: int = 3072,
+        attention_pattern: Sequence[str] = ("local", "local", "global"),
+        window_time_steps: int = 24,
+        attention_backend: str = "auto",
+        packed: bool = True,
+        rope_base: float = 10000.0,
+        norm_eps: float = 1e-6,
+    ):
+        super().__init__()
+        unknown = [kind for kind in attention_pattern if kind not in ATTENTION_KINDS]
+        if unknown or not attention_pattern:
+            raise ValueError(
+                f"attention_pattern must be a non-empty list of {ATTENTION_KINDS}, "
+                f"got {list(attention_pattern)}"
+            )
+        if input_size % patch_size != 0:
+            raise ValueError(f"input_size={input_size} is not divisible by patch_size={patch_size}")
+        if window_time_steps < 2:
+            raise ValueError(f"window_time_steps must be >= 2, got {window_time_steps}")
+        self.patch_size = patch_size
+        self.freq_patches = input_size // patch_size
+        self.packed = packed
+        self.window_tokens = (window_time_steps // 2) * self.freq_patches
+        self.layer_kinds = [attention_pattern[i % len(attention_pattern)] for i in range(num_layers)]
+        self._output_size = output_size
+
+        self.patch_embed = torch.nn.Linear(patch_size * patch_size, output_size, bias=False)
+        self.mask_token = torch.nn.Parameter(torch.zeros(output_size))
+        self.rope = RotaryEmbedding2D(output_size // num_heads, base=rope_base)
+        self.blocks = torch.nn.ModuleList(
+            TransformerBlock(
+                output_size,
+                num_heads,
+                mlp_hidden_size,
+                window=self.window_tokens if kind == "local" else None,
+                backend=attention_backend,
+                norm_eps=norm_eps,
+            )
+            for kind in self.layer_kinds
+        )
+        self.final_norm = torch.nn.RMSNorm(output_size, eps=norm_eps)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """ViT-style init: truncated normal (std 0.02) for every linear and the mask token."""
+        for module in self.modules():
+            if isinstance(module, torch.nn.Linear):
+                torch.nn.init.trunc_normal_(module.weight, std=0.02)
+        torch.nn.init.trunc_normal_(self.mask_token, std=0.02)
+
+    def output_size(self) -> int:
+        return self._output_size
+
+    def num_tokens(self, feats_lengths: torch.Tensor) -> torch.Tensor:
+        return num_time_steps(feats_lengths, self.patch_size) * self.freq_patches
+
+    @property
+    def supports_token_mask(self) -> bool:
+        return True
+
+    def forward(
+        self,
+        feats: torch.Tensor,
+        feats_lengths: torch.Tensor,
+        token_mask: Optional[torch.Tensor] = None,
+    ) -> PackedBatch:
+        patches, positions = patchify(feats, feats_lengths, self.patch_size)
+        x = self.patch_embed(patches.values)  # (N, D)
+        if token_mask is not None:
+            if token_mask.shape != x.shape[:1]:
+                raise ValueError(
+                    f"token_mask has shape {tuple(token_mask.shape)}, expected ({x.size(0)},)"
+                )
+            x = torch.where(token_mask[:, None], self.mask_token.to(x.dtype), x)
+        cos, sin = self.rope(positions)  # (N, 1, Dh)
+
+        if self.packed:
+            layout = PackedLayout(patches.cu_seqlens, patches.max_len)
+            for block in self.blocks:
+                x = block(x, cos, sin, layout)
+        else:
+            x, valid = patches.with_values(x).to_padded()
+            cos, _ = patches.with_values(cos).to_padded()
+            sin, _ = patches.with_values(sin).to_padded()
+            layout = PaddedLayout(valid)
+            for block in self.blocks:
+                x = block(x, cos, sin, layout)
+            x = x[valid]
+        return patches.with_values(self.final_norm(x))

@@ -1,0 +1,189 @@
+"""``slap``: a command for people — embed, classify, search and caption audio files.
+
+    slap embed    sounds/ --model packed_model.zip --out sounds.npz
+    slap classify a.wav b.flac --model packed_model.zip --labels dog "church bell" piano
+    slap search   sounds/ --model packed_model.zip --query "a dog barks" --top-k 5
+    slap caption  a.wav --model packed_model.zip --beam-size 3
+
+Folders are scanned (recursively) for audio files. A file that cannot be used (unreadable,
+empty, NaN samples) is reported on stderr and skipped; the others are still processed. The
+exit status is 0 when at least one file was processed, 1 when none could be, 2 on usage errors.
+"""
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from espnet2_slap.inference.audio_input import AudioInputError
+from espnet2_slap.inference.embedding_index import EmbeddingIndex
+from espnet2_slap.inference.slap_inference import SLAPInference
+
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".opus", ".aiff", ".aif", ".au"}
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="slap", description=__doc__.split("\n\n")[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--model", required=True, help="packed model .zip or model-zoo tag")
+    common.add_argument("--device", default="cpu")
+    common.add_argument("--batch-size", type=int, default=16, help="files loaded per step")
+    common.add_argument("--json", action="store_true", help="print results as JSON")
+    common.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sub = parser.add_subparsers(dest="command", required=True)
+    embed = sub.add_parser("embed", parents=[common], help="embed audio files into an index")
+    embed.add_argument("paths", nargs="+", help="audio files or folders")
+    embed.add_argument("--out", required=True, help="index file to write (.npz)")
+
+    classify = sub.add_parser("classify", parents=[common], help="zero-shot classification")
+    classify.add_argument("paths", nargs="+")
+    labels = classify.add_mutually_exclusive_group(required=True)
+    labels.add_argument("--labels", nargs="+", help="class labels")
+    labels.add_argument("--labels-file", help="one class label per line")
+    classify.add_argument("--template", default="the sound of {label}")
+    classify.add_argument("--top-k", type=int, default=3)
+
+    search = sub.add_parser("search", parents=[common], help="find audio matching a text query")
+    search.add_argument("paths", nargs="*", help="audio files or folders to search")
+    search.add_argument("--index", help="an index from 'slap embed' instead of paths")
+    search.add_argument("--query", required=True, action="append", help="text query (repeatable)")
+    search.add_argument("--top-k", type=int, default=5)
+
+    caption = sub.add_parser("caption", parents=[common], help="describe audio files in words")
+    caption.add_argument("paths", nargs="+")
+    caption.add_argument("--beam-size", type=int, default=1)
+    caption.add_argument("--max-length", type=int, default=30)
+    return parser
+
+
+def find_audio_files(paths: Sequence[str]) -> Tuple[List[Path], List[Tuple[str, str]]]:
+    """Expand folders into their audio files; returns (files, [(path, problem)])."""
+    files, problems = [], []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+            if not found:
+                problems.append((name, "folder has no audio files"))
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append((name, "no such file or folder"))
+    return files, problems
+
+
+def load_all(
+    slap: SLAPInference, files: List[Path], quiet: bool
+) -> Tuple[Dict[str, torch.Tensor], List[Tuple[str, str]]]:
+    """Waveforms of the readable files, and the problems of the others."""
+    waves, problems = {}, []
+    for path in tqdm(files, desc="reading", disable=quiet, unit="file"):
+        try:
+            waves[str(path)] = slap.load(path)
+        except AudioInputError as err:
+            problems.append((str(path), str(err)))
+    return waves, problems
+
+
+def in_batches(items: Dict[str, torch.Tensor], size: int, desc: str, quiet: bool):
+    keys = list(items)
+    bar = tqdm(total=len(keys), desc=desc, disable=quiet, unit="file")
+    for start in range(0, len(keys), size):
+        batch = keys[start : start + size]
+        yield batch, [items[k] for k in batch]
+        bar.update(len(batch))
+    bar.close()
+
+
+def embed_waves(slap, waves, args) -> EmbeddingIndex:
+    rows = []
+    for keys, batch in in_batches(waves, args.batch_size, "embedding", args.quiet):
+        rows.append(slap.embed_audio(batch, slap.sample_rate))
+    return EmbeddingIndex(list(waves), np.concatenate(rows))
+
+
+def run(args: argparse.Namespace) -> Tuple[object, List[Tuple[str, str]]]:
+    """Execute a subcommand; returns (result to print, problems)."""
+    slap = SLAPInference.from_pretrained(args.model, device=args.device)
+    if args.command == "search" and args.index is not None:
+        index, problems = EmbeddingIndex.load(args.index), []
+    else:
+        files, problems = find_audio_files(args.paths)
+        waves, unreadable = load_all(slap, files, args.quiet)
+        problems += unreadable
+        if not waves:
+            return None, problems
+
+    if args.command == "embed":
+        index = embed_waves(slap, waves, args)
+        index.save(args.out)
+        return {"index": args.out, "files": len(index)}, problems
+    if args.command == "classify":
+        labels = args.labels or read_labels(args.labels_file)
+        result = {}
+        for keys, batch in in_batches(waves, args.batch_size, "classifying", args.quiet):
+            ranked = slap.classify(batch, labels, args.template, slap.sample_rate, args.top_k)
+            result.update(zip(keys, ranked))
+        return result, problems
+    if args.command == "search":
+        if args.index is None:
+            index = embed_waves(slap, waves, args)
+        return dict(zip(args.query, slap.retrieve_audio(args.query, index, args.top_k))), problems
+    captions = {}
+    for keys, batch in in_batches(waves, 1, "captioning", args.quiet):
+        captions.update(
+            zip(keys, slap.caption(batch, slap.sample_rate, args.beam_size, args.max_length))
+        )
+    return captions, problems
+
+
+def read_labels(path: str) -> List[str]:
+    with open(path, encoding="utf-8") as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+def print_result(command: str, result, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    elif command == "embed":
+        print(f"wrote {result['files']} embeddings to {result['index']}")
+    elif command in ("classify", "search"):
+        for key, ranked in result.items():
+            print(key)
+            for rank, (name, score) in enumerate(ranked, 1):
+                print(f"  {rank}. {score:.3f}  {name}")
+    else:
+        for key, text in result.items():
+            print(f"{key}\t{text}")
+
+
+def main(cmd: Optional[List[str]] = None) -> int:
+    args = get_parser().parse_args(cmd)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    if args.command == "search" and not args.paths and args.index is None:
+        print("slap search: give audio paths or --index", file=sys.stderr)
+        return 2
+    try:
+        result, problems = run(args)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"slap {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    for name, problem in problems:
+        print(f"skipped {name}: {problem}", file=sys.stderr)
+    if result is None:
+        print(f"slap {args.command}: no usable audio", file=sys.stderr)
+        return 1
+    print_result(args.command, result, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

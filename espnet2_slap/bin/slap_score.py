@@ -1,0 +1,162 @@
+"""Recipe scoring: retrieval (and captioning) or zero-shot classification of a test set.
+
+    python -m espnet2_slap.bin.slap_score --task retrieval \\
+        --slap_train_config exp/slap_tiny/config.yaml --slap_model_file exp/slap_tiny/valid.loss.best.pth \\
+        --data_dir dump/raw/test --inference_dir exp/slap_tiny/inference/test \\
+        --output_dir exp/slap_tiny/inference/test/score
+
+Reads the audio embeddings written by ``slap_inference`` (``audio_embeds.scp``) and embeds
+the reference captions (``text_refs``, several per clip, or ``text``) or the class prompts
+with the model's text encoder. ``retrieval`` also scores ``captions`` when the inference dir
+has them. Writes ``results.json``, ``results.md`` and (retrieval) ``rank_distribution.png``.
+"""
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import kaldiio
+import numpy as np
+
+from espnet2_slap.inference.slap_inference import SLAPInference
+from espnet2_slap.metrics.captioning import evaluate_captions
+from espnet2_slap.metrics.report import (
+    captioning_markdown,
+    plot_rank_distribution,
+    retrieval_markdown,
+    to_jsonable,
+    write_json,
+    zeroshot_markdown,
+)
+from espnet2_slap.metrics.retrieval import evaluate_retrieval
+from espnet2_slap.metrics.zeroshot import evaluate_zero_shot
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Score SLAP embeddings and captions")
+    parser.add_argument("--task", required=True, choices=["retrieval", "zeroshot"])
+    parser.add_argument("--slap_train_config")
+    parser.add_argument("--slap_model_file")
+    parser.add_argument("--model_tag", help="packed .zip or model-zoo tag instead of config+model")
+    parser.add_argument("--data_dir", required=True, help="text_refs/text, utt2label here")
+    parser.add_argument("--inference_dir", required=True, help="audio_embeds.scp [captions]")
+    parser.add_argument("--output_dir", required=True)
+    parser.add_argument("--labels", help="class labels, one per line (zeroshot)")
+    parser.add_argument("--template", default="the sound of {label}", help="zero-shot prompt")
+    parser.add_argument("--ngpu", type=int, default=0)
+    parser.add_argument("--log_level", default="INFO")
+    return parser
+
+
+def read_table(path: Path, multi: bool = False) -> Dict[str, object]:
+    """``utt value`` lines -> dict (``multi``: value lists, keys may repeat)."""
+    if not path.is_file():
+        raise SystemExit(f"error: missing {path}")
+    table: Dict[str, object] = {}
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            parts = line.rstrip("\n").split(maxsplit=1)
+            if len(parts) != 2:
+                raise SystemExit(f"error: {path}:{number}: expected 'utt_id value'")
+            if multi:
+                table.setdefault(parts[0], []).append(parts[1])
+            else:
+                table[parts[0]] = parts[1]
+    return table
+
+
+def load_audio_embeddings(inference_dir: Path) -> Tuple[List[str], np.ndarray]:
+    scp = inference_dir / "audio_embeds.scp"
+    if not scp.is_file():
+        raise SystemExit(f"error: missing {scp} (run slap_inference first)")
+    loaded = kaldiio.load_scp(str(scp))
+    keys = sorted(loaded)
+    return keys, np.stack([loaded[k] for k in keys])
+
+
+def score_retrieval(slap: SLAPInference, args, keys, audio, out: Path) -> Tuple[dict, str]:
+    data_dir = Path(args.data_dir)
+    refs_file = data_dir / "text_refs" if (data_dir / "text_refs").is_file() else data_dir / "text"
+    references = read_table(refs_file, multi=True)
+    missing = [k for k in keys if k not in references]
+    if missing:
+        raise SystemExit(f"error: {refs_file}: no caption for {len(missing)} clips, e.g. {missing[0]}")
+    captions = [(i, c) for i, k in enumerate(keys) for c in references[k]]
+    caption_to_audio = np.array([i for i, _ in captions])
+    text = slap.embed_text([c for _, c in captions])
+    result = evaluate_retrieval(text @ audio.T, caption_to_audio)
+    plot_rank_distribution(
+        result.text_to_audio.ranks, result.audio_to_text.ranks, out / "rank_distribution.png",
+        title=f"{data_dir.name}: rank of the correct item",
+    )
+    summary = {"retrieval": to_jsonable(result), "references": str(refs_file)}
+    markdown = retrieval_markdown(result, title=f"Retrieval on {data_dir.name}")
+    markdown += f"\n![rank distribution](rank_distribution.png)\n"
+
+    predictions_file = Path(args.inference_dir) / "captions"
+    if predictions_file.is_file():
+        predictions = read_table(predictions_file)
+        predictions = {k: predictions.get(k, "") for k in keys}
+        captioning = evaluate_captions(predictions, {k: references[k] for k in keys})
+        summary["captioning"] = to_jsonable(captioning)
+        markdown += "\n" + captioning_markdown(captioning, title=f"Captioning on {data_dir.name}")
+        markdown += "\n" + caption_examples(keys, predictions, references)
+    return summary, markdown
+
+
+def caption_examples(keys, predictions, references, count: int = 5) -> str:
+    """A few generated captions beside a reference, as a Markdown table."""
+    rows = ["| clip | generated | reference |", "|---|---|---|"]
+    for key in keys[:count]:
+        rows.append(f"| {key} | {predictions[key] or '(empty)'} | {references[key][0]} |")
+    return "Example captions:\n\n" + "\n".join(rows) + "\n"
+
+
+def score_zeroshot(slap: SLAPInference, args, keys, audio) -> Tuple[dict, str]:
+    if args.labels is None:
+        raise SystemExit("error: --task zeroshot needs --labels")
+    labels_path = Path(args.labels)
+    class_names = [line.strip() for line in labels_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not class_names:
+        raise SystemExit(f"error: {labels_path} has no labels")
+    utt2label = read_table(Path(args.data_dir) / "utt2label")
+    unknown = sorted({utt2label.get(k) for k in keys} - set(class_names))
+    if unknown:
+        raise SystemExit(f"error: utt2label uses labels missing from {labels_path}: {unknown[:5]}")
+    prompts = [args.template.format(label=name) for name in class_names]
+    scores = audio @ slap.embed_text(prompts).T
+    labels = np.array([class_names.index(utt2label[k]) for k in keys])
+    result = evaluate_zero_shot(scores, labels, class_names)
+    summary = {"zeroshot": to_jsonable(result), "template": args.template}
+    title = f"Zero-shot classification on {Path(args.data_dir).name} (prompt: \"{args.template}\")"
+    return summary, zeroshot_markdown(result, title=title)
+
+
+def main(cmd: Optional[List[str]] = None) -> None:
+    args = get_parser().parse_args(cmd)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s: %(message)s")
+    device = "cuda" if args.ngpu > 0 else "cpu"
+    if args.model_tag is not None:
+        slap = SLAPInference.from_pretrained(args.model_tag, device=device)
+    elif args.slap_train_config is not None:
+        slap = SLAPInference(args.slap_train_config, args.slap_model_file, device=device)
+    else:
+        raise SystemExit("error: give --slap_train_config (and --slap_model_file) or --model_tag")
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    keys, audio = load_audio_embeddings(Path(args.inference_dir))
+    if args.task == "retrieval":
+        summary, markdown = score_retrieval(slap, args, keys, audio, out)
+    else:
+        summary, markdown = score_zeroshot(slap, args, keys, audio)
+    write_json(out / "results.json", dict(task=args.task, data_dir=args.data_dir, n_clips=len(keys), **summary))
+    (out / "results.md").write_text(markdown, encoding="utf-8")
+    logging.info(f"wrote {out}/results.json and results.md")
+    print(markdown)
+
+
+if __name__ == "__main__":
+    main()

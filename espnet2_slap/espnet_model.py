@@ -1,0 +1,205 @@
+"""ESPnetSLAPModel: the SLAP training objective as an ESPnet2 model.
+
+Figure 1 of the paper, with the loss ``L = a * L_CLAP + b * L_SSL + c * L_CAP``:
+
+    speech -> frontend (log-mel) -> SpecAug (train) -> GlobalMVN -> audio encoder -> tokens
+    tokens -> MAP pooling -> audio embedding ----------\
+    text   -> text encoder -> MAP pooling -> text emb --+-> L_CLAP
+    tokens (before MAP) -> caption decoder ------------------> L_CAP
+    masked student pass + EMA teacher pass -----------------> L_SSL
+
+In the paper's (``separate``) mode L_CLAP and L_CAP read the student's unmasked pass and L_SSL
+adds a masked student pass; ``shared`` mode feeds all three losses from the masked pass.
+"""
+
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from espnet2.asr.frontend.abs_frontend import AbsFrontend
+from espnet2.asr.specaug.abs_specaug import AbsSpecAug
+from espnet2.layers.abs_normalize import AbsNormalize
+from espnet2.torch_utils.device_funcs import force_gatherable
+from espnet2.train.abs_espnet_model import AbsESPnetModel
+
+from espnet2_slap.audio.abs_audio_encoder import AbsAudioEncoder
+from espnet2_slap.decoder.abs_caption_decoder import AbsCaptionDecoder
+from espnet2_slap.layers.attention_pooling import AttentionPooling
+from espnet2_slap.layers.packed_batch import PackedBatch
+from espnet2_slap.losses.abs_contrastive_loss import AbsContrastiveLoss
+from espnet2_slap.losses.self_distillation import MaskedSelfDistillation
+from espnet2_slap.text.abs_text_encoder import AbsTextEncoder
+
+SSL_FORWARD_MODES = ("separate", "shared")
+
+
+class ESPnetSLAPModel(AbsESPnetModel):
+    """SLAP: contrastive + masked self-distillation + captioning, in one stage.
+
+    Args:
+        frontend: waveform -> features (ESPnet ``DefaultFrontend``: 64 log-mels, 10 ms hop).
+        specaug: feature augmentation, applied in training only.
+        normalize: feature normalisation (``GlobalMVN`` from collect-stats).
+        audio_encoder: features -> packed dense tokens.
+        text_encoder: caption token ids -> dense tokens.
+        contrastive_loss: the alignment loss (InfoNCE or sigmoid); owns the temperature.
+        ssl_objective: masked self-distillation with an EMA teacher, or None (no L_SSL).
+        caption_decoder: the captioning decoder, or None (no L_CAP).
+        token_list: the caption token list (kept for decoding captions).
+        embed_dim: dimension D of the joint audio-text space.
+        pooling_heads: heads of the MAP pooling layers.
+        clap_weight, ssl_weight, caption_weight: a, b, c of the total loss (1, 1, 0.5).
+        ssl_forward: ``separate`` (paper) or ``shared`` (one masked pass feeds every loss).
+    """
+
+    def __init__(
+        self,
+        frontend: Optional[AbsFrontend],
+        specaug: Optional[AbsSpecAug],
+        normalize: Optional[AbsNormalize],
+        audio_encoder: AbsAudioEncoder,
+        text_encoder: AbsTextEncoder,
+        contrastive_loss: AbsContrastiveLoss,
+        ssl_objective: Optional[MaskedSelfDistillation] = None,
+        caption_decoder: Optional[AbsCaptionDecoder] = None,
+        token_list: Optional[List[str]] = None,
+        embed_dim: int = 512,
+        pooling_heads: int = 8,
+        clap_weight: float = 1.0,
+        ssl_weight: float = 1.0,
+        caption_weight: float = 0.5,
+        ssl_forward: str = "separate",
+    ):
+        super().__init__()
+        if ssl_forward not in SSL_FORWARD_MODES:
+            raise ValueError(f"ssl_forward must be one of {SSL_FORWARD_MODES}, got {ssl_forward!r}")
+        if ssl_objective is not None and not audio_encoder.supports_token_mask:
+            raise ValueError(
+                f"{type(audio_encoder).__name__} cannot mask tokens, so it cannot train the SSL "
+                "objective: set ssl: null"
+            )
+        self.frontend = frontend
+        self.specaug = specaug
+        self.normalize = normalize
+        self.audio_encoder = audio_encoder
+        self.text_encoder = text_encoder
+        self.audio_pooling = AttentionPooling(audio_encoder.output_size(), embed_dim, pooling_heads)
+        self.text_pooling = AttentionPooling(text_encoder.output_size(), embed_dim, pooling_heads)
+        self.contrastive_loss = contrastive_loss
+        self.ssl_objective = ssl_objective
+        self.caption_decoder = caption_decoder
+        self.token_list = list(token_list) if token_list is not None else None
+        self.clap_weight = clap_weight
+        self.ssl_weight = ssl_weight
+        self.caption_weight = caption_weight
+        self.ssl_forward = ssl_forward
+
+    # ------------------------------------------------------------------ features
+    def extract_feats(
+        self, speech: torch.Tensor, speech_lengths: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """``(B, T_wav)`` waveforms -> ``(B, T, F)`` normalised features and ``(B,)`` lengths."""
+        feats, feats_lengths = self._frontend(speech, speech_lengths)
+        if self.specaug is not None and self.training:
+            feats, feats_lengths = self.specaug(feats, feats_lengths)
+        if self.normalize is not None:
+            feats, feats_lengths = self.normalize(feats, feats_lengths)
+        return feats, feats_lengths
+
+    def _frontend(self, speech, speech_lengths):
+        speech = speech[:, : speech_lengths.max()]
+        if self.frontend is None:
+            return speech, speech_lengths
+        return self.frontend(speech, speech_lengths)
+
+    # ------------------------------------------------------------------ embeddings
+    def pool_audio(self, tokens: PackedBatch) -> torch.Tensor:
+        """Packed audio tokens -> ``(B, D)`` L2-normalised audio embeddings."""
+        padded, valid = tokens.to_padded()
+        return F.normalize(self.audio_pooling(padded, valid), dim=-1)
+
+    def embed_audio(self, speech: torch.Tensor, speech_lengths: torch.Tensor) -> torch.Tensor:
+        """``(B, T_wav)`` waveforms -> ``(B, D)`` L2-normalised audio embeddings."""
+        feats, feats_lengths = self.extract_feats(speech, speech_lengths)
+        return self.pool_audio(self.audio_encoder(feats, feats_lengths))
+
+    def embed_text(self, text: torch.Tensor, text_lengths: torch.Tensor) -> torch.Tensor:
+        """``(B, L)`` caption token ids -> ``(B, D)`` L2-normalised text embeddings."""
+        tokens, valid = self.text_encoder(text, text_lengths)
+        return F.normalize(self.text_pooling(tokens, valid), dim=-1)
+
+    # ------------------------------------------------------------------ training
+    def forward(
+        self,
+        speech: torch.Tensor,
+        speech_lengths: torch.Tensor,
+        text: torch.Tensor,
+        text_lengths: torch.Tensor,
+        caption: Optional[torch.Tensor] = None,
+        caption_lengths: Optional[torch.Tensor] = None,
+        **kwargs,
+    ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
+        """Total loss of a batch.
+
+        Args:
+            speech: ``(B, T_wav)`` 16 kHz waveforms; ``speech_lengths`` ``(B,)``.
+            text: ``(B, L)`` caption ids of the text encoder's tokenizer; ``text_lengths``.
+            caption: ``(B, L')`` caption ids of the decoder's token list (needed when the
+                model has a caption decoder); ``caption_lengths``.
+
+        Returns:
+            loss, stats (every loss term, temperature, in-batch accuracies), weight (B).
+        """
+        feats, feats_lengths = self.extract_feats(speech, speech_lengths)
+        stats: Dict[str, torch.Tensor] = {}
+        loss = 0.0
+
+        masked_tokens = None
+        if self.ssl_objective is not None:
+            loss_ssl, ssl_stats, masked_tokens = self.ssl_objective(
+                self.audio_encoder, feats, feats_lengths
+            )
+            loss = loss + self.ssl_weight * loss_ssl
+            stats.update(ssl_stats, loss_ssl=loss_ssl.detach())
+
+        if masked_tokens is not None and self.ssl_forward == "shared":
+            audio_tokens = masked_tokens
+        else:
+            audio_tokens = self.audio_encoder(feats, feats_lengths)
+
+        audio_emb = self.pool_audio(audio_tokens)
+        text_emb = self.embed_text(text, text_lengths)
+        loss_clap, clap_stats = self.contrastive_loss(audio_emb, text_emb)
+        loss = loss + self.clap_weight * loss_clap
+        stats.update(clap_stats, loss_clap=loss_clap.detach())
+
+        if self.caption_decoder is not None:
+            if caption is None or caption_lengths is None:
+                raise ValueError(
+                    "the model has a caption decoder but the batch has no 'caption': "
+                    "give the task a --token_list so captions are tokenized for it"
+                )
+            memory, memory_valid = audio_tokens.to_padded()
+            loss_cap, cap_stats = self.caption_decoder(
+                memory, memory_valid, caption, caption_lengths
+            )
+            loss = loss + self.caption_weight * loss_cap
+            stats.update(cap_stats, loss_cap=loss_cap.detach())
+
+        stats["loss"] = loss.detach()
+        batch_size = speech.size(0)
+        loss, stats, weight = force_gatherable((loss, stats, batch_size), loss.device)
+        return loss, stats, weight
+
+    def collect_feats(
+        self, speech: torch.Tensor, speech_lengths: torch.Tensor, **kwargs
+    ) -> Dict[str, torch.Tensor]:
+        """Frontend features for ESPnet's collect-stats (GlobalMVN statistics)."""
+        feats, feats_lengths = self._frontend(speech, speech_lengths)
+        return {"feats": feats, "feats_lengths": feats_lengths}
+
+    # ------------------------------------------------------------------ EMA teacher
+    def update_teacher(self) -> None:
+        """One EMA step of the SSL teacher; called once per optimizer step."""
+        if self.ssl_objective is not None:
+            self.ssl_objective.update_teacher(self.audio_encoder)

@@ -1,0 +1,295 @@
+"""SLAPInference: embed, classify, retrieve and caption with a trained SLAP model.
+
+The counterpart of ESPnet's ``Speech2Text`` for SLAP::
+
+    from espnet2_slap.inference import SLAPInference
+
+    slap = SLAPInference.from_pretrained("exp/slap_tiny/packed_model.zip")  # or a model-zoo tag
+    audio = slap.embed_audio(["dog.wav", "bell.flac"])          # (2, D), L2-normalised
+    text = slap.embed_text(["a dog barks", "a bell rings"])     # (2, D)
+    slap.similarity(audio, text)                                # (2, 2) cosine
+    slap.classify("dog.wav", ["dog", "bell", "piano"])          # [[("dog", 0.93), ...]]
+    slap.caption("dog.wav")                                     # ["a dog barks twice"]
+
+Audio embeddings do not depend on how clips are batched: features are computed clip by
+clip and the packed encoder keeps clips apart exactly, so a clip gets the same embedding
+alone or among others. Long clips are handled as documented in ``long_audio``.
+"""
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import humanfriendly
+import numpy as np
+import torch
+from espnet2.main_funcs.pack_funcs import unpack
+from espnet2.text.build_tokenizer import build_tokenizer
+from espnet2.text.token_id_converter import TokenIDConverter
+
+from espnet2_slap.inference.audio_input import AudioLike, load_waveform
+from espnet2_slap.inference.embedding_index import EmbeddingIndex
+from espnet2_slap.inference.long_audio import chunk_spans, merge_chunk_embeddings
+from espnet2_slap.layers.packed_batch import PackedBatch
+from espnet2_slap.tasks.slap import SLAPTask, text_encoder_choices
+
+DEFAULT_CACHE_DIR = Path.home() / ".cache" / "espnet2_slap"
+
+
+class SLAPInference:
+    """A trained SLAP model ready for inference.
+
+    Args:
+        slap_train_config: the training ``config.yaml``.
+        slap_model_file: the ``.pth`` weights (None keeps the freshly built weights).
+        device: ``cpu`` or ``cuda[:N]``.
+        batch_tokens: audio patch tokens per encoder call.
+        max_native_seconds: clips up to this long are encoded whole.
+        chunk_seconds, chunk_hop_seconds: windows for longer clips.
+        text_batch_size: captions per text-encoder call.
+    """
+
+    def __init__(
+        self,
+        slap_train_config: Union[str, Path],
+        slap_model_file: Optional[Union[str, Path]] = None,
+        device: str = "cpu",
+        batch_tokens: int = 32768,
+        max_native_seconds: float = 30.0,
+        chunk_seconds: float = 30.0,
+        chunk_hop_seconds: float = 15.0,
+        text_batch_size: int = 64,
+    ):
+        for path in (slap_train_config, slap_model_file):
+            if path is not None and not Path(path).is_file():
+                raise FileNotFoundError(f"no such file: {path}")
+        model, args = SLAPTask.build_model_from_file(slap_train_config, slap_model_file, device)
+        self.model = model.eval()
+        self.train_args = args
+        self.device = torch.device(device)
+        self.batch_tokens = batch_tokens
+        self.text_batch_size = text_batch_size
+
+        frontend_conf = args.frontend_conf or {}
+        self.sample_rate = int(humanfriendly.parse_size(str(frontend_conf.get("fs", 16000))))
+        self.min_samples = int(frontend_conf.get("n_fft", 512))
+        self.max_native_samples = int(max_native_seconds * self.sample_rate)
+        self.chunk_samples = int(chunk_seconds * self.sample_rate)
+        self.chunk_hop_samples = int(chunk_hop_seconds * self.sample_rate)
+
+        text_encoder_class = text_encoder_choices.get_class(args.text_encoder)
+        self.text_tokenizer = text_encoder_class.build_tokenizer(**args.text_encoder_conf)
+        self.caption_tokenizer = None
+        if model.caption_decoder is not None:
+            self.caption_tokenizer = build_tokenizer(
+                token_type=args.token_type, bpemodel=args.bpemodel
+            )
+            self.caption_ids = TokenIDConverter(token_list=model.token_list, unk_symbol="<unk>")
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        model_tag: str,
+        cache_dir: Optional[Union[str, Path]] = None,
+        **kwargs,
+    ) -> "SLAPInference":
+        """Load a packed model: a local ``.zip`` from ``slap_pack``, or a model-zoo tag.
+
+        A local archive is unpacked under ``cache_dir`` in a folder named by its content
+        hash, so re-packing at the same path never serves stale files. A tag (for example a
+        Hugging Face repo ``user/name``) goes through ``espnet_model_zoo`` and needs network.
+        """
+        cache_dir = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
+        if Path(model_tag).is_file():
+            files = unpack_packed_model(Path(model_tag), cache_dir)
+        else:
+            from espnet_model_zoo.downloader import ModelDownloader
+
+            files = ModelDownloader(cache_dir).download_and_unpack(model_tag)
+        missing = {"slap_train_config", "slap_model_file"} - set(files)
+        if missing:
+            raise ValueError(f"{model_tag}: not a SLAP model archive (missing {sorted(missing)})")
+        return cls(files["slap_train_config"], files["slap_model_file"], **kwargs)
+
+    # ------------------------------------------------------------------ audio
+    @torch.no_grad()
+    def embed_audio(
+        self, audio: Union[AudioLike, Sequence[AudioLike]], sample_rate: Optional[int] = None
+    ) -> np.ndarray:
+        """``(N, D)`` L2-normalised embeddings of one input or a list of inputs.
+
+        Args:
+            audio: file path(s) or array(s); see ``audio_input`` for accepted forms.
+            sample_rate: the rate of array inputs.
+        """
+        waves = [self.load(a, sample_rate) for a in _as_list(audio)]
+        if not waves:
+            return np.zeros((0, self.embed_dim), dtype=np.float32)
+        chunks, owner = [], []
+        for i, wave in enumerate(waves):
+            spans = self._windows(wave, self.chunk_hop_samples)
+            chunks += [wave[start:end] for start, end in spans]
+            owner += [i] * len(spans)
+        chunk_embeddings = torch.cat(
+            [self.model.pool_audio(tokens) for tokens in self._encode_in_packs(chunks)]
+        )
+        owner = torch.tensor(owner)
+        merged = [merge_chunk_embeddings(chunk_embeddings[owner == i]) for i in range(len(waves))]
+        return torch.stack(merged).float().cpu().numpy()
+
+    def load(self, audio: AudioLike, sample_rate: Optional[int] = None) -> torch.Tensor:
+        """One input -> ``(T,)`` float32 mono waveform at the model rate."""
+        return load_waveform(audio, sample_rate, self.sample_rate, self.min_samples)
+
+    def _windows(self, wave: torch.Tensor, hop_samples: int) -> List[Tuple[int, int]]:
+        """The whole clip when it is short enough, else ``chunk_seconds`` windows."""
+        if wave.numel() <= self.max_native_samples:
+            return [(0, wave.numel())]
+        return chunk_spans(wave.numel(), self.chunk_samples, hop_samples)
+
+    def _features(self, wave: torch.Tensor) -> torch.Tensor:
+        """``(T,)`` waveform -> ``(T_frames, F)`` normalised features of this clip alone."""
+        speech = wave.to(self.device)[None]
+        feats, _ = self.model.extract_feats(speech, torch.tensor([wave.numel()], device=self.device))
+        return feats[0]
+
+    def _encode_in_packs(self, waves: List[torch.Tensor]):
+        """Yield packed encoder outputs for consecutive groups of clips within the budget."""
+        feats = [self._features(w) for w in waves]
+        lengths = torch.tensor([f.size(0) for f in feats])
+        tokens = self.model.audio_encoder.num_tokens(lengths).tolist()
+        start = 0
+        while start < len(feats):
+            end, budget = start + 1, tokens[start]
+            while end < len(feats) and budget + tokens[end] <= self.batch_tokens:
+                budget += tokens[end]
+                end += 1
+            batch = torch.nn.utils.rnn.pad_sequence(feats[start:end], batch_first=True)
+            yield self.model.audio_encoder(batch, lengths[start:end].to(self.device))
+            start = end
+
+    # ------------------------------------------------------------------ text
+    @torch.no_grad()
+    def embed_text(self, texts: Union[str, Sequence[str]]) -> np.ndarray:
+        """``(N, D)`` L2-normalised embeddings of one caption or a list of captions."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        out = []
+        for start in range(0, len(texts), self.text_batch_size):
+            ids = [torch.tensor(self.text_tokenizer(t)) for t in texts[start : start + self.text_batch_size]]
+            lengths = torch.tensor([len(x) for x in ids], device=self.device)
+            padded = torch.nn.utils.rnn.pad_sequence(ids, batch_first=True, padding_value=-1)
+            out.append(self.model.embed_text(padded.to(self.device), lengths))
+        if not out:
+            return np.zeros((0, self.embed_dim), dtype=np.float32)
+        return torch.cat(out).float().cpu().numpy()
+
+    @property
+    def embed_dim(self) -> int:
+        return self.model.audio_pooling.proj.out_features
+
+    # ------------------------------------------------------------------ tasks
+    @staticmethod
+    def similarity(audio_embeddings: np.ndarray, text_embeddings: np.ndarray) -> np.ndarray:
+        """``(N_audio, N_text)`` cosine similarities of normalised embeddings."""
+        return np.atleast_2d(audio_embeddings) @ np.atleast_2d(text_embeddings).T
+
+    @property
+    def logit_scale(self) -> float:
+        """``1 / temperature`` learned by the contrastive loss."""
+        loss = self.model.contrastive_loss
+        return float(loss.log_inv_temperature.clamp(max=loss.max_log_inv_temperature).exp())
+
+    def classify(
+        self,
+        audio: Union[AudioLike, Sequence[AudioLike]],
+        labels: Sequence[str],
+        template: str = "the sound of {label}",
+        sample_rate: Optional[int] = None,
+        top_k: Optional[int] = None,
+    ) -> List[List[Tuple[str, float]]]:
+        """Zero-shot classification: each clip's labels ranked by probability.
+
+        Each label is embedded as ``template.format(label=label)``; probabilities are the
+        softmax of the similarities scaled by the learned ``1 / temperature``.
+        """
+        labels = list(labels)
+        if not labels:
+            raise ValueError("labels is empty: give at least one class label")
+        if "{label}" not in template:
+            raise ValueError(f"template must contain '{{label}}', got {template!r}")
+        text = self.embed_text([template.format(label=label) for label in labels])
+        scores = self.logit_scale * self.similarity(self.embed_audio(audio, sample_rate), text)
+        probs = torch.from_numpy(scores).softmax(dim=-1).numpy()
+        k = len(labels) if top_k is None else min(top_k, len(labels))
+        order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+        return [[(labels[j], float(row[j])) for j in best] for row, best in zip(probs, order)]
+
+    def index_audio(
+        self, items: Dict[str, AudioLike], sample_rate: Optional[int] = None
+    ) -> EmbeddingIndex:
+        """An :class:`EmbeddingIndex` of named audio inputs (for text-to-audio retrieval)."""
+        keys = list(items)
+        return EmbeddingIndex(keys, self.embed_audio([items[k] for k in keys], sample_rate))
+
+    def retrieve_audio(
+        self, queries: Union[str, Sequence[str]], index: EmbeddingIndex, top_k: int = 10
+    ) -> List[List[Tuple[str, float]]]:
+        """Text-to-audio retrieval: best audio keys of the index for each text query."""
+        return index.search(self.embed_text(queries), top_k)
+
+    def retrieve_text(
+        self,
+        audio: Union[AudioLike, Sequence[AudioLike]],
+        texts: Sequence[str],
+        top_k: int = 10,
+        sample_rate: Optional[int] = None,
+    ) -> List[List[Tuple[str, float]]]:
+        """Audio-to-text retrieval: best of ``texts`` for each clip."""
+        texts = list(texts)
+        index = EmbeddingIndex(texts, self.embed_text(texts))
+        return index.search(self.embed_audio(audio, sample_rate), top_k)
+
+    @torch.no_grad()
+    def caption(
+        self,
+        audio: Union[AudioLike, Sequence[AudioLike]],
+        sample_rate: Optional[int] = None,
+        beam_size: int = 1,
+        max_length: int = 30,
+    ) -> List[str]:
+        """One caption per clip (greedy when ``beam_size == 1``, else beam search).
+
+        A clip longer than ``max_native_seconds`` is encoded in consecutive windows and the
+        decoder attends to the tokens of all of them.
+        """
+        if self.model.caption_decoder is None:
+            raise ValueError("this model has no caption decoder (trained without L_CAP)")
+        captions = []
+        for a in _as_list(audio):
+            wave = self.load(a, sample_rate)
+            spans = self._windows(wave, hop_samples=self.chunk_samples)
+            parts = [t.values for t in self._encode_in_packs([wave[s:e] for s, e in spans])]
+            memory = torch.cat(parts)[None]
+            valid = torch.ones(memory.shape[:2], dtype=torch.bool, device=memory.device)
+            (ids,) = self.model.caption_decoder.generate(memory, valid, max_length, beam_size)
+            tokens = self.caption_ids.ids2tokens(ids)
+            captions.append(self.caption_tokenizer.tokens2text(tokens))
+        return captions
+
+
+def unpack_packed_model(archive: Path, cache_dir: Path) -> Dict[str, str]:
+    """Unpack a ``slap_pack`` archive into ``cache_dir/<content hash>``; returns its files."""
+    digest = hashlib.sha256()
+    with archive.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    outdir = cache_dir / digest.hexdigest()[:16]
+    logging.info(f"unpacking {archive} into {outdir}")
+    return unpack(archive, outdir)
+
+
+def _as_list(audio) -> list:
+    if isinstance(audio, (str, Path, np.ndarray, torch.Tensor)):
+        return [audio]
+    return list(audio)

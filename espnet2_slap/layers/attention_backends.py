@@ -1,0 +1,212 @@
+"""Varlen self-attention over packed sequences, with three interchangeable backends.
+
+All backends compute the same function: every token attends to the tokens of its own
+sample only, and for a *local* (sliding-window) layer only to tokens whose index differs
+from its own by at most ``window`` (the token-distance rule of DESIGN.md; with time-major
+patch order and F frequency patches per time step, 12 time steps either side is
+``window = 12 * F``).
+
+* ``flash_attn``: ``flash_attn.flash_attn_varlen_func`` with ``window_size``. CUDA, fp16/bf16,
+  optional package (``pip install espnet2_slap[gpu]``).
+* ``torch_varlen``: ``torch.nn.attention.varlen.varlen_attn`` with ``window_size``. CUDA,
+  fp16/bf16, no extra package.
+* ``sdpa``: ``torch.nn.functional.scaled_dot_product_attention``; runs anywhere and is the
+  exact reference. Global layers loop over samples; local layers process the whole pack in
+  blocks of ``window`` queries against their ``3 * window`` neighbouring keys, so their cost
+  grows linearly with duration.
+
+The GPU kernels need half precision: fp32 inputs are cast to bf16 for the kernel and the
+result is cast back.
+"""
+
+import math
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+BACKENDS = ("auto", "sdpa", "torch_varlen", "flash_attn")
+
+
+def _flash_attn_varlen_func():
+    try:
+        from flash_attn import flash_attn_varlen_func
+    except ImportError:
+        return None
+    return flash_attn_varlen_func
+
+
+def _torch_varlen_attn():
+    try:
+        from torch.nn.attention.varlen import varlen_attn
+    except ImportError:
+        return None
+    return varlen_attn
+
+
+def resolve_backend(name: str, device: torch.device) -> str:
+    """Turn ``name`` (one of :data:`BACKENDS`) into a backend that runs on ``device``.
+
+    ``auto`` picks ``flash_attn`` when installed on CUDA, else ``torch_varlen`` on CUDA, else
+    ``sdpa``. An explicit backend that cannot run on ``device`` raises ``RuntimeError``; there
+    is no silent fallback.
+    """
+    if name not in BACKENDS:
+        raise ValueError(f"unknown attention backend {name!r}; choose one of {BACKENDS}")
+    on_cuda = device.type == "cuda"
+    if name == "auto":
+        if on_cuda and _flash_attn_varlen_func() is not None:
+            return "flash_attn"
+        if on_cuda and _torch_varlen_attn() is not None:
+            return "torch_varlen"
+        return "sdpa"
+    if name == "flash_attn":
+        if _flash_attn_varlen_func() is None:
+            raise RuntimeError(
+                "attention backend 'flash_attn' needs the flash-attn package "
+                "(pip install 'espnet2_slap[gpu]'); use 'torch_varlen' or 'sdpa' instead"
+            )
+        if not on_cuda:
+            raise RuntimeError(
+                f"attention backend 'flash_attn' needs a CUDA device, got {device}; use 'sdpa'"
+            )
+    if name == "torch_varlen":
+        if _torch_varlen_attn() is None:
+            raise RuntimeError(
+                "attention backend 'torch_varlen' needs torch.nn.attention.varlen "
+                f"(PyTorch >= 2.10), this is {torch.__version__}; use 'sdpa'"
+            )
+        if not on_cuda:
+            raise RuntimeError(
+                f"attention backend 'torch_varlen' needs a CUDA device, got {device}; use 'sdpa'"
+            )
+    return name
+
+
+def packed_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    cu_seqlens: torch.Tensor,
+    max_seqlen: int,
+    window: Optional[int] = None,
+    backend: str = "auto",
+) -> torch.Tensor:
+    """Self-attention over a packed batch.
+
+    Args:
+        q, k, v: ``(N, H, Dh)`` tokens of all samples back to back.
+        cu_seqlens: ``(B + 1,)`` int32 sample offsets.
+        max_seqlen: longest sample, in tokens.
+        window: token radius of a local layer (attend to ``|i - j| <= window``); ``None``
+            for a global layer.
+        backend: one of :data:`BACKENDS`.
+
+    Returns:
+        ``(N, H, Dh)`` attention output in the dtype of ``q``.
+    """
+    if window is not None and window < 1:
+        raise ValueError(f"window must be >= 1 token, got {window}")
+    backend = resolve_backend(backend, q.device)
+    if backend == "sdpa":
+        if window is None:
+            return _sdpa_global(q, k, v, cu_seqlens)
+        return _sdpa_local(q, k, v, cu_seqlens, window)
+    window_size = (window, window) if window is not None else (-1, -1)
+    dtype = q.dtype
+    if dtype not in (torch.float16, torch.bfloat16):
+        q, k, v = (t.to(torch.bfloat16) for t in (q, k, v))
+    cu_seqlens = cu_seqlens.to(torch.int32)
+    if backend == "flash_attn":
+        out = _flash_attn_varlen_func()(
+            q, k, v, cu_seqlens, cu_seqlens, max_seqlen, max_seqlen,
+            dropout_p=0.0, causal=False, window_size=window_size,
+        )
+    else:
+        out = _torch_varlen_attn()(
+            q, k, v, cu_seqlens, cu_seqlens, max_seqlen, max_seqlen, window_size=window_size
+        )
+    return out.to(dtype)
+
+
+def _sdpa_global(q, k, v, cu_seqlens) -> torch.Tensor:
+    """Full attention inside each sample: one SDPA call per sample."""
+    lengths = cu_seqlens.diff().tolist()
+    outs = [
+        F.scaled_dot_product_attention(qi.transpose(0, 1), ki.transpose(0, 1), vi.transpose(0, 1))
+        for qi, ki, vi in zip(q.split(lengths), k.split(lengths), v.split(lengths))
+    ]
+    return torch.cat(outs, dim=1).transpose(0, 1)
+
+
+def _sdpa_local(q, k, v, cu_seqlens, window: int) -> torch.Tensor:
+    """Sliding-window attention over the whole pack in blocks.
+
+    The pack is cut into blocks of ``window`` queries; block ``b`` can only reach keys in
+    ``[b*window - window, (b+1)*window + window)``, i.e. three blocks, which are gathered and
+    masked with the exact rule (same sample and ``|i - j| <= window``).
+    """
+    n, heads, head_dim = q.shape
+    num_blocks = math.ceil(n / window)
+    tail = num_blocks * window - n
+    device = q.device
+
+    segment = torch.repeat_interleave(
+        torch.arange(cu_seqlens.numel() - 1, device=device), cu_seqlens.diff().long()
+    )
+    # Query side: pad at the end to whole blocks; padded queries get segment -1.
+    q_blocks = F.pad(q, (0, 0, 0, 0, 0, tail)).view(num_blocks, window, heads, head_dim)
+    q_pos = torch.arange(num_blocks * window, device=device).view(num_blocks, window)
+    q_seg = F.pad(segment, (0, tail), value=-1)[q_pos]
+
+    # Key side: one block of padding in front and one (plus the tail) behind.
+    key_index = (torch.arange(num_blocks, device=device) * window)[:, None] + torch.arange(
+        3 * window, device=device
+    )  # (num_blocks, 3 * window) indices into the padded keys
+    k_pos = key_index - window
+    k_seg = F.pad(segment, (window, window + tail), value=-2)[key_index]
+    k_blocks = F.pad(k, (0, 0, 0, 0, window, window + tail))[key_index]
+    v_blocks = F.pad(v, (0, 0, 0, 0, window, window + tail))[key_index]
+
+    distance = (q_pos[:, :, None] - k_pos[:, None, :]).abs()
+    allowed = (distance <= window) & (q_seg[:, :, None] == k_seg[:, None, :])
+    # A padded query has no real key; let it see itself so its (discarded) row is finite.
+    allowed |= distance == 0
+
+    out = F.scaled_dot_product_attention(
+        q_blocks.transpose(1, 2),
+        k_blocks.transpose(1, 2),
+        v_blocks.transpose(1, 2),
+        attn_mask=allowed[:, None],
+    )  # (num_blocks, H, window, Dh)
+    return out.transpose(1, 2).reshape(num_blocks * window, heads, head_dim)[:n]
+
+
+def padded_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    valid: torch.Tensor,
+    window: Optional[int] = None,
+) -> torch.Tensor:
+    """The same attention on the padded layout (the baseline that packing replaces).
+
+    Args:
+        q, k, v: ``(B, L, H, Dh)``.
+        valid: ``(B, L)`` bool, True on real tokens.
+        window: token radius of a local layer, or ``None`` for global attention.
+
+    Returns:
+        ``(B, L, H, Dh)``; rows of padded tokens hold finite values to be discarded.
+    """
+    length = q.size(1)
+    allowed = valid[:, None, None, :]  # (B, 1, 1, L) key padding
+    steps = torch.arange(length, device=q.device)
+    distance = (steps[:, None] - steps[None, :]).abs()
+    if window is not None:
+        allowed = allowed & (distance <= window)[None, None]
+    allowed = allowed | ((distance == 0)[None, None] & ~valid[:, None, :, None])
+    out = F.scaled_dot_product_attention(
+        q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=allowed
+    )
+    return out.transpose(1, 2)

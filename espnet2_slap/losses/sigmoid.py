@@ -1,0 +1,50 @@
+"""Pairwise sigmoid loss (SigLIP; used by GLAP) with learnable temperature and bias."""
+
+import math
+from typing import Dict, Tuple
+
+import torch
+import torch.nn.functional as F
+
+from espnet2_slap.losses.abs_contrastive_loss import AbsContrastiveLoss, in_batch_accuracy
+
+
+class SigmoidLoss(AbsContrastiveLoss):
+    """Every audio-text pair of the batch is a binary problem: matched (+1) or not (-1).
+
+    ``L = -(1 / B) * sum_ij log sigmoid(y_ij * (s * a_i . t_j + b))`` with ``y_ii = 1`` and
+    ``y_ij = -1`` otherwise. SigLIP initialises ``s = 10`` and ``b = -10``.
+
+    Args:
+        init_temperature: starting temperature ``1 / s``.
+        init_bias: starting bias ``b``.
+        min_temperature: lower bound of the temperature.
+    """
+
+    def __init__(
+        self, init_temperature: float = 0.1, init_bias: float = -10.0, min_temperature: float = 0.01
+    ):
+        super().__init__()
+        if not 0 < min_temperature <= init_temperature:
+            raise ValueError(
+                f"need 0 < min_temperature ({min_temperature}) <= init_temperature ({init_temperature})"
+            )
+        self.log_inv_temperature = torch.nn.Parameter(torch.tensor(math.log(1.0 / init_temperature)))
+        self.bias = torch.nn.Parameter(torch.tensor(float(init_bias)))
+        self.max_log_inv_temperature = math.log(1.0 / min_temperature)
+
+    def forward(
+        self, audio: torch.Tensor, text: torch.Tensor
+    ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        scale = self.log_inv_temperature.clamp(max=self.max_log_inv_temperature).exp()
+        logits = scale * audio @ text.t() + self.bias
+        signs = 2 * torch.eye(logits.size(0), device=logits.device, dtype=logits.dtype) - 1
+        loss = -F.logsigmoid(signs * logits).sum() / logits.size(0)
+        acc_a2t, acc_t2a = in_batch_accuracy(logits)
+        stats = dict(
+            temperature=(1.0 / scale).detach(),
+            bias=self.bias.detach(),
+            acc_a2t=acc_a2t,
+            acc_t2a=acc_t2a,
+        )
+        return loss, stats

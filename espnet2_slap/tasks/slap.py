@@ -1,0 +1,347 @@
+"""SLAPTask: language-audio pretraining as an ESPnet2 task.
+
+Every swappable part is a ``ClassChoices`` entry, so a config YAML selects it by name:
+``frontend``, ``specaug``, ``normalize``, ``audio_encoder``, ``text_encoder``,
+``contrastive_loss``, ``ssl``, ``caption_decoder`` and ``model``. Data names: ``speech``
+(sound) and ``text`` (the caption, tokenized in the data loader by the text encoder's own
+tokenizer and, when ``--token_list`` is given, also by the caption decoder's token list).
+
+Batches come from a token-budget packing sampler (``--iterator_type task``, the default)
+whose budget ``--batch_tokens`` counts audio patch tokens; ESPnet's own iterators remain
+available with ``--iterator_type sequence``.
+"""
+
+import argparse
+import inspect
+import logging
+from typing import Callable, Collection, Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+from espnet2.asr.frontend.abs_frontend import AbsFrontend
+from espnet2.asr.frontend.default import DefaultFrontend
+from espnet2.asr.specaug.abs_specaug import AbsSpecAug
+from espnet2.asr.specaug.specaug import SpecAug
+from espnet2.iterators.abs_iter_factory import AbsIterFactory
+from espnet2.layers.abs_normalize import AbsNormalize
+from espnet2.layers.global_mvn import GlobalMVN
+from espnet2.layers.utterance_mvn import UtteranceMVN
+from espnet2.tasks.abs_task import AbsTask, IteratorOptions, optim_classes
+from espnet2.train.abs_espnet_model import AbsESPnetModel
+from espnet2.train.class_choices import ClassChoices
+from espnet2.train.collate_fn import CommonCollateFn
+from espnet2.train.trainer import Trainer
+from espnet2.utils.types import int_or_none, str2bool, str_or_none
+from typeguard import typechecked
+
+from espnet2_slap.audio.abs_audio_encoder import AbsAudioEncoder
+from espnet2_slap.audio.espnet_encoder_adapter import ESPnetEncoderAdapter
+from espnet2_slap.audio.slap_encoder import SLAPAudioEncoder
+from espnet2_slap.decoder.abs_caption_decoder import AbsCaptionDecoder
+from espnet2_slap.decoder.transformer_caption_decoder import TransformerCaptionDecoder
+from espnet2_slap.espnet_model import ESPnetSLAPModel
+from espnet2_slap.losses.abs_contrastive_loss import AbsContrastiveLoss
+from espnet2_slap.losses.infonce import InfoNCELoss
+from espnet2_slap.losses.self_distillation import MaskedSelfDistillation
+from espnet2_slap.losses.sigmoid import SigmoidLoss
+from espnet2_slap.text.abs_text_encoder import AbsTextEncoder
+from espnet2_slap.text.hf_text_encoder import HuggingFaceTextEncoder
+from espnet2_slap.train.ema_teacher import register_ema_update
+from espnet2_slap.train.optimizer_steps import count_optimizer_steps
+from espnet2_slap.train.packing_iter_factory import build_packing_iter_factory
+from espnet2_slap.train.preprocessor import SLAPPreprocessor
+
+frontend_choices = ClassChoices(
+    name="frontend",
+    classes=dict(default=DefaultFrontend),
+    type_check=AbsFrontend,
+    default="default",
+)
+specaug_choices = ClassChoices(
+    name="specaug",
+    classes=dict(specaug=SpecAug),
+    type_check=AbsSpecAug,
+    default=None,
+    optional=True,
+)
+normalize_choices = ClassChoices(
+    name="normalize",
+    classes=dict(global_mvn=GlobalMVN, utterance_mvn=UtteranceMVN),
+    type_check=AbsNormalize,
+    default="utterance_mvn",
+    optional=True,
+)
+audio_encoder_choices = ClassChoices(
+    name="audio_encoder",
+    classes=dict(slap=SLAPAudioEncoder, espnet=ESPnetEncoderAdapter),
+    type_check=AbsAudioEncoder,
+    default="slap",
+)
+text_encoder_choices = ClassChoices(
+    name="text_encoder",
+    classes=dict(huggingface=HuggingFaceTextEncoder),
+    type_check=AbsTextEncoder,
+    default="huggingface",
+)
+contrastive_loss_choices = ClassChoices(
+    name="contrastive_loss",
+    classes=dict(infonce=InfoNCELoss, sigmoid=SigmoidLoss),
+    type_check=AbsContrastiveLoss,
+    default="infonce",
+)
+ssl_choices = ClassChoices(
+    name="ssl",
+    classes=dict(masked_distillation=MaskedSelfDistillation),
+    type_check=MaskedSelfDistillation,
+    default=None,
+    optional=True,
+)
+caption_decoder_choices = ClassChoices(
+    name="caption_decoder",
+    classes=dict(transformer=TransformerCaptionDecoder),
+    type_check=AbsCaptionDecoder,
+    default=None,
+    optional=True,
+)
+model_choices = ClassChoices(
+    name="model",
+    classes=dict(espnet=ESPnetSLAPModel),
+    type_check=AbsESPnetModel,
+    default="espnet",
+)
+
+
+class SLAPTask(AbsTask):
+    """Scalable Language-Audio Pretraining (contrastive + SSL + captioning)."""
+
+    num_optimizers: int = 1
+
+    class_choices_list = [
+        frontend_choices,
+        specaug_choices,
+        normalize_choices,
+        audio_encoder_choices,
+        text_encoder_choices,
+        contrastive_loss_choices,
+        ssl_choices,
+        caption_decoder_choices,
+        model_choices,
+    ]
+
+    trainer = Trainer
+
+    @classmethod
+    def add_task_arguments(cls, parser: argparse.ArgumentParser):
+        group = parser.add_argument_group(description="Task related")
+        group.add_argument(
+            "--token_list",
+            type=str_or_none,
+            default=None,
+            help="Token list of the caption decoder (one token per line); needed with "
+            "--caption_decoder",
+        )
+        group.add_argument(
+            "--token_type",
+            type=str,
+            default="bpe",
+            choices=["bpe", "char", "word"],
+            help="Caption decoder tokenization",
+        )
+        group.add_argument(
+            "--bpemodel", type=str_or_none, default=None, help="sentencepiece model (bpe)"
+        )
+        group.add_argument(
+            "--batch_tokens",
+            type=int,
+            default=16384,
+            help="Packing sampler budget: audio patch tokens per training batch",
+        )
+        group.add_argument(
+            "--valid_batch_tokens",
+            type=int_or_none,
+            default=None,
+            help="Packing sampler budget for validation (default: --batch_tokens)",
+        )
+        group.add_argument(
+            "--use_preprocessor",
+            type=str2bool,
+            default=True,
+            help="Tokenize captions and down-mix audio in the data loader",
+        )
+        group.add_argument(
+            "--ema_total_steps",
+            type=int_or_none,
+            default=None,
+            help="Steps of the EMA momentum cosine schedule (default: counted from the "
+            "training batches, epochs and --accum_grad)",
+        )
+        for class_choices in cls.class_choices_list:
+            class_choices.add_arguments(group)
+        parser.set_defaults(iterator_type="task")
+
+    @classmethod
+    @typechecked
+    def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable[
+        [Collection[Tuple[str, Dict[str, np.ndarray]]]],
+        Tuple[List[str], Dict[str, torch.Tensor]],
+    ]:
+        return CommonCollateFn(float_pad_value=0.0, int_pad_value=-1)
+
+    @classmethod
+    @typechecked
+    def build_preprocess_fn(
+        cls, args: argparse.Namespace, train: bool
+    ) -> Optional[Callable[[str, Dict[str, np.array]], Dict[str, np.ndarray]]]:
+        if not args.use_preprocessor:
+            return None
+        text_encoder_class = text_encoder_choices.get_class(args.text_encoder)
+        max_caption_tokens = None
+        if args.caption_decoder is not None:
+            decoder_class = caption_decoder_choices.get_class(args.caption_decoder)
+            max_length = args.caption_decoder_conf.get(
+                "max_length", inspect.signature(decoder_class).parameters["max_length"].default
+            )
+            max_caption_tokens = max_length - 1  # room for <sos/eos>
+        return SLAPPreprocessor(
+            train=train,
+            text_tokenizer=text_encoder_class.build_tokenizer(**args.text_encoder_conf),
+            token_list=args.token_list if args.caption_decoder is not None else None,
+            token_type=args.token_type,
+            bpemodel=args.bpemodel,
+            max_caption_tokens=max_caption_tokens,
+        )
+
+    @classmethod
+    def required_data_names(
+        cls, train: bool = True, inference: bool = False
+    ) -> Tuple[str, ...]:
+        return () if inference else ("speech", "text")
+
+    @classmethod
+    def optional_data_names(
+        cls, train: bool = True, inference: bool = False
+    ) -> Tuple[str, ...]:
+        return ("speech", "text") if inference else ()
+
+    @classmethod
+    @typechecked
+    def build_model(cls, args: argparse.Namespace) -> ESPnetSLAPModel:
+        token_list = _read_token_list(args)
+
+        frontend = frontend_choices.get_class(args.frontend)(**args.frontend_conf)
+        specaug = (
+            specaug_choices.get_class(args.specaug)(**args.specaug_conf)
+            if args.specaug is not None
+            else None
+        )
+        normalize = (
+            normalize_choices.get_class(args.normalize)(**args.normalize_conf)
+            if args.normalize is not None
+            else None
+        )
+        audio_encoder = audio_encoder_choices.get_class(args.audio_encoder)(
+            input_size=frontend.output_size(), **args.audio_encoder_conf
+        )
+        text_encoder = text_encoder_choices.get_class(args.text_encoder)(
+            **args.text_encoder_conf
+        )
+        contrastive_loss = contrastive_loss_choices.get_class(args.contrastive_loss)(
+            **args.contrastive_loss_conf
+        )
+        ssl_objective = None
+        if args.ssl is not None:
+            ssl_objective = ssl_choices.get_class(args.ssl)(
+                audio_encoder=audio_encoder, **args.ssl_conf
+            )
+        caption_decoder = None
+        if args.caption_decoder is not None:
+            if token_list is None:
+                raise ValueError("--caption_decoder needs --token_list (recipe stage 4)")
+            caption_decoder = caption_decoder_choices.get_class(args.caption_decoder)(
+                vocab_size=len(token_list),
+                memory_size=audio_encoder.output_size(),
+                **args.caption_decoder_conf,
+            )
+        return model_choices.get_class(args.model)(
+            frontend=frontend,
+            specaug=specaug,
+            normalize=normalize,
+            audio_encoder=audio_encoder,
+            text_encoder=text_encoder,
+            contrastive_loss=contrastive_loss,
+            ssl_objective=ssl_objective,
+            caption_decoder=caption_decoder,
+            token_list=token_list,
+            **args.model_conf,
+        )
+
+    @classmethod
+    def build_optimizers(
+        cls, args: argparse.Namespace, model: torch.nn.Module
+    ) -> List[torch.optim.Optimizer]:
+        """One optimizer over the trainable parameters (the EMA teacher is not among them).
+
+        With ``--exclude_weight_decay true``, 1-D parameters (norm gains, temperature, bias)
+        get no weight decay. When the model has an SSL teacher, its EMA update is hooked to
+        every real optimizer step and its momentum schedule spans the whole training.
+        """
+        optim_class = optim_classes.get(args.optim)
+        if optim_class is None:
+            raise ValueError(f"--optim must be one of {list(optim_classes)}: {args.optim}")
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        if args.exclude_weight_decay:
+            groups = [
+                {"params": [p for p in trainable if p.ndim >= 2]},
+                {"params": [p for p in trainable if p.ndim < 2], "weight_decay": 0.0},
+            ]
+            optimizer = optim_class(groups, **args.optim_conf)
+        else:
+            optimizer = optim_class(trainable, **args.optim_conf)
+
+        if getattr(model, "ssl_objective", None) is not None:
+            total = args.ema_total_steps or count_optimizer_steps(
+                args, cls.tokens_per_sample_fn(args)
+            )
+            model.ssl_objective.teacher.set_total_steps(total)
+            logging.info(f"EMA teacher: cosine momentum schedule over {total} optimizer steps")
+            register_ema_update(optimizer, model.update_teacher)
+        return [optimizer]
+
+    @classmethod
+    @typechecked
+    def build_task_iter_factory(
+        cls, args: argparse.Namespace, iter_options: IteratorOptions, mode: str
+    ) -> AbsIterFactory:
+        """The packing sampler: random batches within a budget of audio patch tokens."""
+        if mode == "plot_att":  # a few fixed utterances: ESPnet's own iterator does this
+            return cls.build_sequence_iter_factory(args, iter_options, mode)
+        return build_packing_iter_factory(
+            args,
+            iter_options,
+            mode,
+            tokens_fn=cls.tokens_per_sample_fn(args),
+            build_dataset=lambda keys: cls.build_dataset(args, iter_options, keys),
+        )
+
+    @classmethod
+    def tokens_per_sample_fn(cls, args: argparse.Namespace) -> Callable[[int], int]:
+        """Waveform samples -> audio tokens the encoder will see (the sampler's cost)."""
+        frontend = frontend_choices.get_class(args.frontend)(**args.frontend_conf)
+        hop_length = frontend.hop_length
+        encoder_class = audio_encoder_choices.get_class(args.audio_encoder)
+        if not issubclass(encoder_class, SLAPAudioEncoder):
+            return lambda samples: samples // hop_length + 1
+        defaults = inspect.signature(SLAPAudioEncoder).parameters
+        patch_size = args.audio_encoder_conf.get("patch_size", defaults["patch_size"].default)
+        freq_patches = frontend.output_size() // patch_size
+        return lambda samples: -(-(samples // hop_length + 1) // patch_size) * freq_patches
+
+
+def _read_token_list(args: argparse.Namespace) -> Optional[List[str]]:
+    """Load ``--token_list`` into ``args`` as a list, which keeps config.yaml portable."""
+    if args.token_list is None:
+        return None
+    if isinstance(args.token_list, str):
+        with open(args.token_list, encoding="utf-8") as f:
+            args.token_list = [line.rstrip() for line in f]
+    return list(args.token_list)

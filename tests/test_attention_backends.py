@@ -1,0 +1,103 @@
+"""The attention backends compute the same masked attention as a naive dense reference."""
+
+import pytest
+import torch
+
+from espnet2_slap.layers.attention_backends import (
+    packed_attention,
+    padded_attention,
+    resolve_backend,
+)
+from espnet2_slap.layers.packed_batch import PackedBatch
+
+
+def naive_attention(q, k, v, lengths, window):
+    """Dense softmax over the whole pack with an explicit (sample, band) mask."""
+    seg = torch.repeat_interleave(torch.arange(len(lengths)), torch.tensor(lengths))
+    idx = torch.arange(q.size(0))
+    allowed = seg[:, None] == seg[None, :]
+    if window is not None:
+        allowed &= (idx[:, None] - idx[None, :]).abs() <= window
+    scores = torch.einsum("ihd,jhd->hij", q, k) / q.size(-1) ** 0.5
+    scores = scores.masked_fill(~allowed, float("-inf"))
+    return torch.einsum("hij,jhd->ihd", scores.softmax(-1), v)
+
+
+def random_qkv(lengths, heads=2, head_dim=8):
+    n = sum(lengths)
+    return [torch.randn(n, heads, head_dim, dtype=torch.float64) for _ in range(3)]
+
+
+def cu(lengths):
+    return PackedBatch(torch.zeros(sum(lengths)), torch.tensor(lengths)).cu_seqlens
+
+
+@pytest.mark.parametrize("window", [None, 1, 3, 8, 100])
+@pytest.mark.parametrize("lengths", [[1], [5, 1, 17], [40, 3, 9, 26]])
+def test_sdpa_matches_naive_dense_mask(lengths, window):
+    q, k, v = random_qkv(lengths)
+    out = packed_attention(q, k, v, cu(lengths), max(lengths), window, backend="sdpa")
+    ref = naive_attention(q, k, v, lengths, window)
+    torch.testing.assert_close(out, ref, atol=1e-12, rtol=1e-10)
+
+
+@pytest.mark.parametrize("window", [None, 4])
+def test_padded_layout_matches_packed(window):
+    lengths = [13, 2, 30]
+    q, k, v = random_qkv(lengths)
+    packed = packed_attention(q, k, v, cu(lengths), 30, window, backend="sdpa")
+    pad = [PackedBatch(t, torch.tensor(lengths)).to_padded() for t in (q, k, v)]
+    (qp, valid), (kp, _), (vp, _) = pad
+    out = padded_attention(qp, kp, vp, valid, window)
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out[valid], packed, atol=1e-12, rtol=1e-10)
+
+
+@pytest.mark.parametrize("window", [None, 3])
+def test_no_attention_outside_window_or_sample(window):
+    """d out_i / d v_j is exactly zero unless j is in i's sample and window."""
+    lengths = [12, 9]
+    q, k, v = random_qkv(lengths)
+    v.requires_grad_(True)
+    out = packed_attention(q, k, v, cu(lengths), 12, window, backend="sdpa")
+    seg = torch.repeat_interleave(torch.arange(2), torch.tensor(lengths))
+    for i in range(sum(lengths)):
+        (grad,) = torch.autograd.grad(out[i].sum(), v, retain_graph=True)
+        reach = grad.abs().sum(dim=(1, 2)) != 0
+        j = torch.arange(sum(lengths))
+        allowed = seg == seg[i]
+        if window is not None:
+            allowed &= (j - i).abs() <= window
+        assert torch.equal(reach, allowed), f"query {i}"
+
+
+def test_backend_errors_are_explicit_on_cpu():
+    cpu = torch.device("cpu")
+    assert resolve_backend("auto", cpu) == "sdpa"
+    assert resolve_backend("sdpa", cpu) == "sdpa"
+    with pytest.raises(RuntimeError, match="torch_varlen"):
+        resolve_backend("torch_varlen", cpu)
+    with pytest.raises(RuntimeError, match="flash_attn"):
+        resolve_backend("flash_attn", cpu)
+    with pytest.raises(ValueError, match="unknown attention backend"):
+        resolve_backend("xformers", cpu)
+    q, k, v = random_qkv([4])
+    with pytest.raises(ValueError, match="window"):
+        packed_attention(q, k, v, cu([4]), 4, window=0, backend="sdpa")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("backend", ["torch_varlen", "flash_attn"])
+@pytest.mark.parametrize("window", [None, 48])
+def test_gpu_backends_match_sdpa(backend, window):
+    try:
+        resolve_backend(backend, torch.device("cuda"))
+    except RuntimeError as err:
+        pytest.skip(str(err))
+    lengths = [300, 17, 752, 64]
+    q, k, v = (t.float().cuda() for t in random_qkv(lengths, heads=4, head_dim=64))
+    ref = packed_attention(q, k, v, cu(lengths).cuda(), 752, window, backend="sdpa")
+    q, k, v = (t.bfloat16() for t in (q, k, v))
+    out = packed_attention(q, k, v, cu(lengths).cuda(), 752, window, backend=backend)
+    torch.testing.assert_close(out.float(), ref, atol=2e-2, rtol=2e-2)

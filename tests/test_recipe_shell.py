@@ -1,0 +1,588 @@
+"""Tests of the recipe template egs2/TEMPLATE/slap1: shell helpers, Python helpers, slap.sh.
+
+The stage tests build a throw-away recipe directory (links to the template, a minimal
+path.sh/cmd.sh, a local/data.sh that copies generated fixture data) and run slap.sh in it.
+"""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Dict, List, Sequence
+
+import numpy as np
+import pytest
+import soundfile
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATE = REPO / "egs2" / "TEMPLATE" / "slap1"
+UTILS = TEMPLATE / "utils"
+SCRIPTS = TEMPLATE / "scripts"
+MINI_SOUNDS = REPO / "egs2" / "mini_sounds" / "slap1"
+VENV_BIN = Path(sys.executable).parent
+
+SHELL_FILES = sorted(
+    [TEMPLATE / "slap.sh", UTILS / "parse_options.sh", UTILS / "validate_data_dir.sh"]
+    + [MINI_SOUNDS / name for name in ("run.sh", "path.sh", "cmd.sh", "db.sh")]
+)
+
+
+def shell_env() -> Dict[str, str]:
+    """The environment path.sh would give: venv first on PATH, C locale, offline hub."""
+    env = dict(os.environ)
+    env.update(PATH=f"{VENV_BIN}:{env['PATH']}", LC_ALL="C", HF_HUB_OFFLINE="1",
+               TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")
+    return env
+
+
+def run(args: Sequence[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([str(a) for a in args], cwd=cwd, env=shell_env(), text=True,
+                          capture_output=True, timeout=timeout)
+
+
+def load_script(name: str) -> ModuleType:
+    """Import scripts/<name>.py as a module."""
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("path", SHELL_FILES, ids=lambda p: str(p.relative_to(REPO)))
+def test_shell_syntax(path):
+    result = run(["bash", "-n", path], cwd=REPO)
+    assert result.returncode == 0, result.stderr
+
+
+def test_run_pl_compiles():
+    result = run(["perl", "-c", UTILS / "run.pl"], cwd=REPO)
+    assert result.returncode == 0, result.stderr
+
+
+def test_mini_sounds_links_point_into_template():
+    for name in ("utils", "scripts", "slap.sh"):
+        link = MINI_SOUNDS / name
+        assert link.is_symlink(), name
+        assert os.readlink(link) == f"../../TEMPLATE/slap1/{name}"
+        assert link.resolve() == (TEMPLATE / name).resolve()
+
+
+# ------------------------------------------------------------------------------------------
+# utils/parse_options.sh
+# ------------------------------------------------------------------------------------------
+@pytest.fixture
+def options_script(tmp_path) -> Path:
+    script = tmp_path / "demo.sh"
+    script.write_text(
+        "set -eu\n"
+        "foo_bar=default\nflag=false\n"
+        'help_message="usage: demo.sh [--foo-bar X] [--flag true|false]"\n'
+        f". {UTILS}/parse_options.sh\n"
+        'echo "foo_bar=[${foo_bar}] flag=[${flag}] rest=[$*]"\n'
+    )
+    return script
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--foo-bar", "x"], "foo_bar=[x] flag=[false] rest=[]"),
+        (["--foo_bar", "a b", "--flag", "true", "pos"], "foo_bar=[a b] flag=[true] rest=[pos]"),
+        (["--flag", "true", "--", "--foo-bar"], "foo_bar=[default] flag=[true] rest=[--foo-bar]"),
+        ([], "foo_bar=[default] flag=[false] rest=[]"),
+    ],
+)
+def test_parse_options_sets_variables(options_script, args, expected):
+    result = run(["bash", options_script, *args], cwd=options_script.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--nope", "1"], "unknown option '--nope'"),
+        (["--foo-bar"], "option '--foo-bar' needs a value"),
+        (["--flag", "yes"], "takes true or false, got 'yes'"),
+        (["--foo-bar=x"], "write '--foo-bar VALUE'"),
+    ],
+)
+def test_parse_options_rejects_bad_options(options_script, args, message):
+    result = run(["bash", options_script, *args], cwd=options_script.parent)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "foo_bar=" not in result.stdout
+
+
+def test_parse_options_help_prints_help_message(options_script):
+    result = run(["bash", options_script, "--help", "--foo-bar", "x"], cwd=options_script.parent)
+    assert result.returncode == 0
+    assert "usage: demo.sh [--foo-bar X]" in result.stderr
+    assert result.stdout == ""
+
+
+# ------------------------------------------------------------------------------------------
+# utils/run.pl
+# ------------------------------------------------------------------------------------------
+def test_run_pl_substitutes_job_and_writes_logs(tmp_path):
+    result = run([UTILS / "run.pl", "JOB=1:3", "log/echo.JOB.log",
+                  "echo", "job JOB of 3", "<sym>:JOB", "|", "tr", "a-z", "A-Z"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for job in (1, 2, 3):
+        log = (tmp_path / "log" / f"echo.{job}.log").read_text()
+        assert f"JOB {job} OF 3 <SYM>:{job}\n" in log  # quoted words intact, pipe applied
+        assert "# Ended (code 0)" in log
+    assert not (tmp_path / "log" / "echo.4.log").exists()
+
+
+def test_run_pl_reports_failed_jobs(tmp_path):
+    result = run([UTILS / "run.pl", "JOB=1:3", "log/x.JOB.log", "bash", "-c", "exit $((JOB % 2))"],
+                 cwd=tmp_path)
+    assert result.returncode == 1
+    assert "2 / 3 failed" in result.stderr
+    assert "log/x.1.log" in result.stderr and "log/x.3.log" in result.stderr
+    assert "log/x.2.log" not in result.stderr
+    assert "# Ended (code 1)" in (tmp_path / "log" / "x.3.log").read_text()
+    assert "# Ended (code 0)" in (tmp_path / "log" / "x.2.log").read_text()
+
+
+def test_run_pl_runs_jobs_in_parallel(tmp_path):
+    # Job 1 only succeeds if job 2 runs while it waits.
+    script = ('if [ JOB = 2 ]; then touch ready; exit 0; fi; '
+              'for i in $(seq 100); do [ -e ready ] && exit 0; sleep 0.1; done; exit 1')
+    result = run([UTILS / "run.pl", "--mem", "2G", "--gpu", "0", "JOB=1:2", "log/p.JOB.log",
+                  "bash", "-c", script], cwd=tmp_path)
+    assert result.returncode == 0, (tmp_path / "log" / "p.1.log").read_text()
+
+
+def test_run_pl_single_job_and_usage_errors(tmp_path):
+    assert run([UTILS / "run.pl", "one.log", "true"], cwd=tmp_path).returncode == 0
+    assert "# Ended (code 0)" in (tmp_path / "one.log").read_text()
+    result = run([UTILS / "run.pl", "JOB=1:2", "same.log", "true"], cwd=tmp_path)
+    assert result.returncode == 1 and "must contain JOB" in result.stderr
+    result = run([UTILS / "run.pl", "--queue", "x", "a.log", "true"], cwd=tmp_path)
+    assert result.returncode == 1 and "unknown option --queue" in result.stderr
+
+
+# ------------------------------------------------------------------------------------------
+# utils/validate_data_dir.sh
+# ------------------------------------------------------------------------------------------
+GOOD_DIR = {
+    "wav.scp": "u1 /a/u1.wav\nu2 /a/u2.wav\n",
+    "text": "u1 a dog barks\nu2 a bell rings\n",
+    "utt2spk": "u1 s1\nu2 s1\n",
+    "spk2utt": "s1 u1 u2\n",
+    "utt2dur": "u1 1.0\nu2 2.0\n",
+    "text_refs": "u1 a dog barks\nu1 a dog is barking\nu2 a bell rings\n",
+    "utt2label": "u1 dog\nu2 church bell\n",
+    "labels": "church bell\ndog\n",
+}
+
+
+def write_files(directory: Path, files: Dict[str, str]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        (directory / name).write_text(content)
+    return directory
+
+
+def test_validate_data_dir_accepts_good_dir(tmp_path):
+    data = write_files(tmp_path / "d", GOOD_DIR)
+    result = run([UTILS / "validate_data_dir.sh", data], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "OK (2 utterances)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"text": "u2 a bell rings\nu1 a dog barks\n"}, 'text line 2: not sorted: id "u1"'),
+        ({"text": "u1 a dog barks\nu2\n"}, 'text line 2: no caption after utterance id "u2"'),
+        ({"text": "u1 a dog barks\nu3 a cat\n"}, 'text line 2: utterance "u3" is not in'),
+        ({"text": "u1 a dog barks\n"}, 'text: no entry for utterance "u2"'),
+        ({"wav.scp": "u1 /a/u1.wav\nu1 /a/u1b.wav\n"}, 'wav.scp line 2: duplicated utterance id'),
+        ({"utt2dur": "u1 1.0\n"}, 'utt2dur: no entry for utterance "u2"'),
+        ({"text_refs": "u1 a dog barks\n"}, 'text_refs: no entry for utterance "u2"'),
+        ({"spk2utt": "s1 u1\ns2 u2\n"}, 'spk2utt line 2: utterance "u2" is not of speaker "s2"'),
+        ({"utt2label": "u1 dog\nu2 bird\n"}, 'utt2label line 2: label "bird" is not in'),
+    ],
+)
+def test_validate_data_dir_names_file_and_line(tmp_path, changes, message):
+    data = write_files(tmp_path / "d", {**GOOD_DIR, **changes})
+    result = run([UTILS / "validate_data_dir.sh", data], cwd=tmp_path)
+    assert result.returncode == 1
+    assert message in result.stderr
+
+
+def test_validate_data_dir_needs_text(tmp_path):
+    data = write_files(tmp_path / "d", {"wav.scp": GOOD_DIR["wav.scp"]})
+    result = run([UTILS / "validate_data_dir.sh", data], cwd=tmp_path)
+    assert result.returncode == 1
+    assert "d/text is missing or empty" in result.stderr
+
+
+# ------------------------------------------------------------------------------------------
+# scripts/*.py
+# ------------------------------------------------------------------------------------------
+def stereo_tone(seconds: float, rate: int) -> np.ndarray:
+    """(T, 2): a 440 Hz tone, amplitude 0.5 on the left and 0.3 on the right."""
+    t = np.arange(int(seconds * rate)) / rate
+    tone = np.sin(2 * np.pi * 440 * t)
+    return np.stack([0.5 * tone, 0.3 * tone], axis=1).astype(np.float32)
+
+
+def test_format_wav_scp_downmixes_and_resamples(tmp_path):
+    format_wav_scp = load_script("format_wav_scp")
+    inputs = {"utt_a": (0.5, 8000), "utt_b": (0.75, 8000), "utt_d": (0.6, 22050)}
+    scp = []
+    for utt, (seconds, rate) in inputs.items():
+        soundfile.write(tmp_path / f"{utt}.wav", stereo_tone(seconds, rate), rate)
+        scp.append(f"{utt} {tmp_path / utt}.wav")
+    scp.append(f"utt_c cat {tmp_path / 'utt_a.wav'} |")  # a pipe entry
+    (tmp_path / "in.scp").write_text("\n".join(scp) + "\n")
+
+    status = format_wav_scp.main([
+        str(tmp_path / "in.scp"), "--fs", "16000", "--audio_dir", str(tmp_path / "out"),
+        "--out_wav_scp", str(tmp_path / "wav.scp"),
+        "--out_num_samples", str(tmp_path / "utt2num_samples"),
+    ])
+    assert status == 0
+    counts = dict(line.split() for line in (tmp_path / "utt2num_samples").read_text().splitlines())
+    # 0.6 s at 22.05 kHz: 13230 samples -> 13230 * 16000 / 22050 = 9600
+    assert counts == {"utt_a": "8000", "utt_b": "12000", "utt_c": "8000", "utt_d": "9600"}
+    paths = dict(line.split() for line in (tmp_path / "wav.scp").read_text().splitlines())
+    for utt, path in paths.items():
+        info = soundfile.info(path)
+        assert (info.samplerate, info.channels, info.subtype) == (16000, 1, "PCM_16")
+        wave, _ = soundfile.read(path)
+        assert len(wave) == int(counts[utt])
+        spectrum = np.abs(np.fft.rfft(wave))
+        assert np.argmax(spectrum) * 16000 / len(wave) == pytest.approx(440, abs=4)
+        middle = wave[1000:-1000]  # away from the resampler's edge effects
+        assert np.sqrt(np.mean(middle**2)) == pytest.approx(0.4 / np.sqrt(2), rel=0.02)
+
+
+def test_format_wav_scp_names_the_bad_file(tmp_path, capsys):
+    format_wav_scp = load_script("format_wav_scp")
+    soundfile.write(tmp_path / "good.wav", stereo_tone(0.2, 8000), 8000)
+    (tmp_path / "broken.wav").write_bytes(b"RIFF not really a wav file")
+    (tmp_path / "in.scp").write_text(
+        f"good {tmp_path}/good.wav\nbroken {tmp_path}/broken.wav\n")
+    status = format_wav_scp.main([
+        str(tmp_path / "in.scp"), "--fs", "16000", "--audio_dir", str(tmp_path / "out"),
+        "--out_wav_scp", str(tmp_path / "wav.scp"),
+        "--out_num_samples", str(tmp_path / "utt2num_samples"),
+    ])
+    assert status == 1
+    error = capsys.readouterr().err
+    assert "'broken'" in error and f"{tmp_path}/broken.wav" in error and "line 2" in error
+    assert not (tmp_path / "wav.scp").exists()
+
+
+def test_split_scp_makes_contiguous_near_equal_parts(tmp_path):
+    split_scp = load_script("split_scp")
+    lines = [f"u{i} x\n" for i in range(7)]
+    (tmp_path / "in.scp").write_text("".join(lines))
+    outputs = [str(tmp_path / f"part.{n}") for n in (1, 2, 3)]
+    assert split_scp.main([str(tmp_path / "in.scp"), *outputs]) == 0
+    parts = [Path(p).read_text().splitlines(keepends=True) for p in outputs]
+    assert [len(p) for p in parts] == [3, 2, 2]
+    assert sum(parts, []) == lines
+    assert split_scp.main([str(tmp_path / "part.3"), *outputs]) == 1
+
+
+RESULTS_A = {
+    "retrieval": {
+        "text_to_audio": {"R@1": 10.0, "R@5": 40.5, "R@10": 60.0, "mAP@10": 20.25,
+                          "median_rank": 7},
+        "audio_to_text": {"R@1": 12.0, "R@5": 41.0, "R@10": 61.0, "mAP@10": 21.0,
+                          "median_rank": 6},
+        "chance": {"R@1": 5.0},
+        "n_clips": 20,
+    },
+    "captioning": {"BLEU_4": 0.25, "SPICE": None, "note": "SPICE unavailable offline"},
+}
+RESULTS_B = {
+    "retrieval": {
+        "text_to_audio": {"R@1": 15.0, "R@5": 45.5, "R@10": 70.0, "mAP@10": 25.0,
+                          "median_rank": 5},
+        "audio_to_text": {"R@1": 11.0},
+        "chance": {"R@1": 5.0},
+    },
+}
+
+
+def write_scored_exp(exp: Path, dset: str, results: dict, captions: str = "") -> Path:
+    score = exp / "inference_valid.loss.best" / dset / "score"
+    score.mkdir(parents=True)
+    (score / "results.json").write_text(json.dumps(results))
+    (score / "results.md").write_text(f"# Retrieval on {dset}\n\n| metric | value |\n")
+    if captions:
+        (score.parent / "captions").write_text(captions)
+    return exp
+
+
+def test_compare_results_tables_side_by_side(tmp_path):
+    compare_results = load_script("compare_results")
+    exp_a = write_scored_exp(tmp_path / "exp_a", "test", RESULTS_A,
+                             captions="u1 a dog | barks\nu2 a bell\n")
+    exp_b = write_scored_exp(tmp_path / "exp_b", "test", RESULTS_B)
+    write_files(tmp_path / "dump" / "test", {"text_refs": "u1 dog barking\nu1 a dog\nu2 bell\n"})
+    output = tmp_path / "RESULTS.md"
+    status = compare_results.main([
+        "--exp_dirs", str(exp_a), str(exp_b), "--names", "full", "clap only",
+        "--data_root", str(tmp_path / "dump"), "--output", str(output),
+    ])
+    assert status == 0
+    text = output.read_text()
+    lines = text.splitlines()
+    assert "| metric | full | clap only | clap only - full |" in lines
+    assert "| text_to_audio / R@1 | 10 | 15 | +5.00 |" in lines
+    assert "| text_to_audio / R@5 | 40.50 | 45.50 | +5.00 |" in lines
+    assert "| text_to_audio / median_rank | 7 | 5 | -2.00 |" in lines
+    assert "| audio_to_text / R@5 | 41 | n/a | n/a |" in lines
+    assert "| captioning / BLEU_4" not in text  # sections are tables, not prefixes
+    assert "| BLEU_4 | 0.25 | n/a | n/a |" in lines
+    assert "| SPICE | n/a | n/a | n/a |" in lines
+    assert text.index("## test: retrieval") < text.index("## test: captioning")
+    assert "| u1 | a dog \\| barks | dog barking |" in lines  # first reference, pipe escaped
+
+
+def test_compare_results_fails_without_any_scores(tmp_path, capsys):
+    compare_results = load_script("compare_results")
+    status = compare_results.main(["--exp_dirs", str(tmp_path / "none"),
+                                   "--output", str(tmp_path / "RESULTS.md")])
+    assert status == 1
+    assert "no readable" in capsys.readouterr().err
+    assert not (tmp_path / "RESULTS.md").exists()
+
+
+def test_make_results_md_gathers_reports(tmp_path):
+    make_results_md = load_script("make_results_md")
+    exp = write_scored_exp(tmp_path / "exp", "test", RESULTS_A)
+    write_scored_exp(exp, "zeroshot_test", {"zeroshot": {"top1_accuracy": 50.0}})
+    output = exp / "RESULTS.md"
+    status = make_results_md.main(["--exp_dir", str(exp), "--train_config", "conf/x.yaml",
+                                   "--model_file", "exp/valid.loss.best.pth",
+                                   "--output", str(output)])
+    assert status == 0
+    text = output.read_text()
+    assert text.startswith("# RESULTS: exp\n")
+    for field in ("- date:", "- python:", "- torch:", "- espnet:", "- git commit:",
+                  "- config: `conf/x.yaml`", "- model file: `exp/valid.loss.best.pth`"):
+        assert field in text
+    assert text.index("## inference_valid.loss.best / test") < text.index(
+        "## inference_valid.loss.best / zeroshot_test")
+    assert "### Retrieval on test" in text  # report headings demoted under the set heading
+
+
+# ------------------------------------------------------------------------------------------
+# slap.sh
+# ------------------------------------------------------------------------------------------
+CAPTIONS = [
+    "a dog barks twice", "a church bell rings", "a woman says hello", "a piano plays a low note",
+    "rain falls on a roof", "a car passes by quickly", "a bird sings in the morning",
+]
+
+
+def write_fixture_set(root: Path, name: str, seconds: List[float], rate: int, stereo: bool,
+                      zero_shot: bool = False) -> None:
+    """A data dir as local/data.sh would write it, with audio at ``rate`` Hz."""
+    audio = root / "audio" / name
+    audio.mkdir(parents=True)
+    files: Dict[str, List[str]] = {k: [] for k in ("wav.scp", "text", "utt2spk", "utt2dur")}
+    refs, labels = [], []
+    for i, duration in enumerate(seconds):
+        utt = f"{name}-{i:02d}"
+        wave = stereo_tone(duration, rate)
+        soundfile.write(audio / f"{utt}.wav", wave if stereo else wave[:, 0], rate)
+        caption = CAPTIONS[i % len(CAPTIONS)]
+        files["wav.scp"].append(f"{utt} {audio / utt}.wav")
+        files["text"].append(f"{utt} {caption}")
+        files["utt2spk"].append(f"{utt} {utt}")
+        files["utt2dur"].append(f"{utt} {duration:.4f}")
+        refs += [f"{utt} {caption}", f"{utt} {caption} nearby"]
+        labels.append(f"{utt} {caption.split()[1]}")
+    content = {k: "\n".join(v) + "\n" for k, v in files.items()}
+    content["spk2utt"] = content["utt2spk"]
+    if zero_shot:
+        content["utt2label"] = "\n".join(labels) + "\n"
+        content["labels"] = "\n".join(sorted({l.split()[1] for l in labels})) + "\n"
+    else:
+        content["text_refs"] = "\n".join(refs) + "\n"
+    write_files(root / "fixture" / name, content)
+
+
+@pytest.fixture(scope="module")
+def recipe(tmp_path_factory) -> Path:
+    """A recipe dir linked to the template, whose local/data.sh copies generated data."""
+    root = tmp_path_factory.mktemp("recipe")
+    for name in ("utils", "scripts", "slap.sh"):
+        (root / name).symlink_to(TEMPLATE / name)
+    (root / "path.sh").write_text(f'export PATH="$PWD/utils:{VENV_BIN}:$PATH"\nexport LC_ALL=C\n')
+    (root / "cmd.sh").write_text((MINI_SOUNDS / "cmd.sh").read_text())
+    write_fixture_set(root, "train", [1.0, 1.2, 0.3, 1.5, 0.8, 1.1, 0.9], 8000, stereo=True)
+    write_fixture_set(root, "valid", [1.0, 0.7], 16000, stereo=False)
+    write_fixture_set(root, "test", [1.0, 0.6, 0.9], 8000, stereo=True)
+    write_fixture_set(root, "zs", [0.7, 0.8], 16000, stereo=False, zero_shot=True)
+    (root / "local").mkdir()
+    data_sh = root / "local" / "data.sh"
+    data_sh.write_text(
+        "#!/usr/bin/env bash\nset -eu\n"
+        'echo "data.sh options: [$*]"\nmkdir -p data\n'
+        "for s in train valid test zs; do rm -rf data/$s; cp -r fixture/$s data/$s; done\n"
+    )
+    data_sh.chmod(0o755)
+    return root
+
+
+SETS = ["--train_set", "train", "--valid_set", "valid", "--test_sets", "test",
+        "--zeroshot_sets", "zs", "--nj", "2", "--nbpe", "40"]
+
+
+@pytest.fixture(scope="module")
+def data_prep_run(recipe) -> subprocess.CompletedProcess:
+    """slap.sh stages 1-3 on the fixture corpus."""
+    return run(["./slap.sh", *SETS, "--stage", "1", "--stop_stage", "3",
+                "--local_data_opts", "--foo 1"], cwd=recipe, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def token_list_run(recipe, data_prep_run) -> subprocess.CompletedProcess:
+    """slap.sh stage 4 after stages 1-3 (slow: espnet2.bin.tokenize_text imports for ~15 s)."""
+    assert data_prep_run.returncode == 0, data_prep_run.stdout + data_prep_run.stderr
+    return run(["./slap.sh", *SETS, "--stage", "4", "--stop_stage", "4"], cwd=recipe, timeout=300)
+
+
+def test_slap_help_lists_every_option(recipe):
+    result = run(["./slap.sh", "--help"], cwd=recipe)
+    assert result.returncode == 0
+    for option in (
+        "--stage", "--stop_stage", "--skip_data_prep", "--skip_train", "--skip_eval",
+        "--skip_packing", "--skip_upload", "--ngpu", "--nj", "--inference_nj",
+        "--gpu_inference", "--dumpdir", "--expdir", "--fs", "--min_wav_duration",
+        "--max_wav_duration", "--nbpe", "--bpemode", "--train_config", "--train_args", "--tag",
+        "--inference_config", "--inference_args", "--inference_model", "--train_set",
+        "--valid_set", "--test_sets", "--zeroshot_sets", "--local_data_opts", "--hf_repo",
+        "--stats_tag",
+    ):
+        assert f"    {option} " in result.stderr, option
+    assert "[valid.loss.best.pth]" in result.stderr
+
+
+def test_slap_rejects_unknown_option(recipe):
+    result = run(["./slap.sh", "--no_such_option", "1"], cwd=recipe)
+    assert result.returncode == 1
+    assert "unknown option '--no_such_option'" in result.stderr
+
+
+def test_slap_skip_flags_skip_stages(recipe):
+    result = run(["./slap.sh", *SETS, "--stop_stage", "10", "--skip_data_prep", "true",
+                  "--skip_train", "true", "--skip_eval", "true", "--skip_packing", "true"],
+                 cwd=recipe)
+    assert result.returncode == 0, result.stderr
+    for stage, flag in [(1, "data_prep"), (4, "data_prep"), (5, "train"), (6, "train"),
+                        (7, "eval"), (8, "eval"), (9, "packing"), (10, "upload")]:
+        assert f"Stage {stage}: " in result.stdout
+        assert f"skipped (--skip_{flag} true)" in result.stdout
+    assert "done (took" not in result.stdout
+
+
+def test_stage_1_runs_local_data_sh_with_options(recipe, data_prep_run):
+    assert data_prep_run.returncode == 0, data_prep_run.stdout + data_prep_run.stderr
+    assert "data.sh options: [--foo 1]" in data_prep_run.stdout
+    for n in (1, 2, 3):
+        assert f"Stage {n}: " in data_prep_run.stdout
+    assert "Stage 4: " not in data_prep_run.stdout
+    assert data_prep_run.stdout.count("done (took") == 3
+
+
+def test_stage_2_formats_every_set(recipe, data_prep_run):
+    assert data_prep_run.returncode == 0
+    for dset, n_utts in [("org/train", 7), ("org/valid", 2), ("test", 3), ("zs", 2)]:
+        dump = recipe / "dump" / "raw" / dset
+        counts = dict(l.split() for l in (dump / "utt2num_samples").read_text().splitlines())
+        scp = dict(l.split() for l in (dump / "wav.scp").read_text().splitlines())
+        assert list(scp) == sorted(scp) and len(scp) == n_utts
+        for utt, path in scp.items():
+            info = soundfile.info(recipe / path)
+            assert (info.samplerate, info.channels) == (16000, 1)
+            assert info.frames == int(counts[utt])
+        durations = dict(l.split() for l in (dump / "utt2dur").read_text().splitlines())
+        for utt, seconds in durations.items():
+            assert int(counts[utt]) == round(float(seconds) * 16000)
+    assert (recipe / "dump/raw/test/text_refs").read_text() == (
+        recipe / "data/test/text_refs").read_text()
+    assert (recipe / "dump/raw/zs/labels").read_text() == (recipe / "data/zs/labels").read_text()
+
+
+def test_stage_3_filters_by_duration(recipe, data_prep_run):
+    assert data_prep_run.returncode == 0
+    assert "train: kept 6 of 7 utterances; removed 1 shorter than 0.5 s" in data_prep_run.stdout
+    kept = (recipe / "dump/raw/train/wav.scp").read_text()
+    assert "train-02 " not in kept and "train-03 " in kept
+    assert "train-02" not in (recipe / "dump/raw/train/text_refs").read_text()
+    assert "train-02" not in (recipe / "dump/raw/train/spk2utt").read_text()
+    for dset in ("train", "valid", "test", "zs"):
+        assert f"dump/raw/{dset}: OK" in data_prep_run.stdout
+
+
+@pytest.mark.slow
+def test_stage_4_builds_token_list(recipe, token_list_run):
+    assert token_list_run.returncode == 0, token_list_run.stdout + token_list_run.stderr
+    token_dir = recipe / "data" / "token_list" / "bpe_unigram40"
+    tokens = (token_dir / "tokens.txt").read_text().splitlines()
+    assert tokens[:2] == ["<blank>", "<unk>"] and tokens[-1] == "<sos/eos>"
+    assert len(tokens) == len(set(tokens)) <= 40
+    import sentencepiece
+
+    model = sentencepiece.SentencePieceProcessor(model_file=str(token_dir / "bpe.model"))
+    pieces = model.encode("a dog barks twice", out_type=str)
+    assert set(pieces) <= set(tokens)
+
+
+def test_slap_stage_fails_clearly_on_bad_audio(recipe, data_prep_run, tmp_path):
+    assert data_prep_run.returncode == 0
+    bad = recipe / "data" / "bad"
+    write_files(bad, {"wav.scp": f"b1 {tmp_path}/missing.wav\n", "text": "b1 x\n"})
+    result = run(["./slap.sh", "--train_set", "bad", "--valid_set", "valid", "--stage", "2",
+                  "--stop_stage", "2", "--nj", "1"], cwd=recipe)
+    assert result.returncode == 1
+    assert f"'b1' from '{tmp_path}/missing.wav'" in result.stderr
+    assert "formatting data/bad failed" in result.stderr
+    assert not (recipe / "dump/raw/org/bad/wav.scp").exists()
+
+
+def slap_train_importable() -> bool:
+    result = subprocess.run([sys.executable, "-c", "import espnet2_slap.bin.slap_train"],
+                            capture_output=True, env=shell_env(), timeout=300)
+    return result.returncode == 0
+
+
+@pytest.mark.slow
+def test_stages_5_and_6_collect_stats_and_train(recipe, token_list_run):
+    assert token_list_run.returncode == 0
+    if not slap_train_importable():
+        pytest.skip("espnet2_slap.bin.slap_train does not import in this environment")
+    from conftest import TINY_CONFIG
+
+    config = {**TINY_CONFIG, "normalize": "global_mvn", "token_type": "bpe", "max_epoch": 1}
+    (recipe / "conf").mkdir(exist_ok=True)
+    (recipe / "conf" / "tiny.yaml").write_text(yaml.safe_dump(config))
+    result = run(["./slap.sh", *SETS, "--stage", "5", "--stop_stage", "6",
+                  "--train_config", "conf/tiny.yaml"], cwd=recipe, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    stats = recipe / "exp" / "slap_stats_raw_unigram40"
+    feats = np.load(stats / "train" / "feats_stats.npz")
+    assert feats["count"] > 0 and feats["sum"].shape == (64,)
+    shapes = (stats / "train" / "speech_shape").read_text().splitlines()
+    assert len(shapes) == 6
+    exp = recipe / "exp" / "slap_tiny"
+    assert (exp / "valid.loss.best.pth").exists()
+    trained = yaml.safe_load((exp / "config.yaml").read_text())
+    assert trained["normalize_conf"]["stats_file"].endswith("train/feats_stats.npz")
+    assert trained["bpemodel"].endswith("bpe_unigram40/bpe.model")

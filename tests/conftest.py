@@ -117,3 +117,39 @@ def write_data_dir(root: Path, name: str, num_utts: int, seed: int) -> Path:
 def tiny_data(tmp_path):
     """(train dir, valid dir) of generated clips."""
     return write_data_dir(tmp_path, "train", 12, seed=1), write_data_dir(tmp_path, "valid", 4, seed=2)
+
+
+@pytest.fixture(scope="session")
+def tiny_exp(tmp_path_factory):
+    """An experiment dir as training leaves it (config.yaml + weights), tiny and untrained.
+
+    Uses GlobalMVN with a statistics file and a character token list, so packing has to
+    carry both.
+    """
+    from espnet2.utils.yaml_no_alias_safe_dump import yaml_no_alias_safe_dump
+
+    from espnet2_slap.tasks.slap import SLAPTask
+
+    root = tmp_path_factory.mktemp("exp")
+    config = root / "tiny.yaml"
+    config.write_text(yaml.safe_dump(TINY_CONFIG))
+    tokens = ["<blank>", "<unk>", "<space>"] + list(string.ascii_lowercase) + ["<sos/eos>"]
+    token_list = root / "tokens.txt"
+    token_list.write_text("\n".join(tokens) + "\n")
+    stats = root / "stats" / "feats_stats.npz"
+    stats.parent.mkdir()
+    rng = np.random.default_rng(0)
+    mean, std = rng.normal(-5, 1, 64), rng.uniform(1, 3, 64)
+    np.savez(stats, count=np.array(1000.0), sum=mean * 1000, sum_square=(std**2 + mean**2) * 1000)
+
+    exp = root / "slap_tiny"
+    exp.mkdir()
+    args = SLAPTask.get_parser().parse_args(
+        ["--config", str(config), "--token_list", str(token_list), "--normalize", "global_mvn",
+         "--normalize_conf", f"stats_file={stats}", "--output_dir", str(exp)]
+    )
+    model = SLAPTask.build_model(args)
+    with (exp / "config.yaml").open("w") as f:
+        yaml_no_alias_safe_dump(vars(args), f, indent=4, sort_keys=False)
+    torch.save(model.state_dict(), exp / "model.pth")
+    return exp

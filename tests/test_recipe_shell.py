@@ -295,23 +295,26 @@ def test_split_scp_makes_contiguous_near_equal_parts(tmp_path):
     assert split_scp.main([str(tmp_path / "part.3"), *outputs]) == 1
 
 
+# The shape slap_score writes (abridged).
 RESULTS_A = {
+    "task": "retrieval",
+    "n_clips": 20,
     "retrieval": {
-        "text_to_audio": {"R@1": 10.0, "R@5": 40.5, "R@10": 60.0, "mAP@10": 20.25,
-                          "median_rank": 7},
-        "audio_to_text": {"R@1": 12.0, "R@5": 41.0, "R@10": 61.0, "mAP@10": 21.0,
-                          "median_rank": 6},
-        "chance": {"R@1": 5.0},
-        "n_clips": 20,
+        "text_to_audio": {"recall_at_1": 10.0, "recall_at_5": 40.5, "median_rank": 7.0,
+                          "ranks": [1, 7, 9], "chance": {"recall_at_1": 5.0}},
+        "audio_to_text": {"recall_at_1": 12.0, "recall_at_5": 41.0},
     },
-    "captioning": {"BLEU_4": 0.25, "SPICE": None, "note": "SPICE unavailable offline"},
+    "captioning": {"scores": {"BLEU-4": 0.25, "CIDEr-D": None,
+                              "SPICE": {"unavailable_reason": "offline"}},
+                   "tokenizer": "PTBTokenizer"},
 }
 RESULTS_B = {
+    "task": "retrieval",
+    "n_clips": 20,
     "retrieval": {
-        "text_to_audio": {"R@1": 15.0, "R@5": 45.5, "R@10": 70.0, "mAP@10": 25.0,
-                          "median_rank": 5},
-        "audio_to_text": {"R@1": 11.0},
-        "chance": {"R@1": 5.0},
+        "text_to_audio": {"recall_at_1": 15.0, "recall_at_5": 45.5, "median_rank": 5.0,
+                          "chance": {"recall_at_1": 5.0}},
+        "audio_to_text": {"recall_at_1": 11.0},
     },
 }
 
@@ -341,15 +344,20 @@ def test_compare_results_tables_side_by_side(tmp_path):
     text = output.read_text()
     lines = text.splitlines()
     assert "| metric | full | clap only | clap only - full |" in lines
-    assert "| text_to_audio / R@1 | 10 | 15 | +5.00 |" in lines
-    assert "| text_to_audio / R@5 | 40.50 | 45.50 | +5.00 |" in lines
+    assert "| text_to_audio / recall_at_1 | 10 | 15 | +5.00 |" in lines
+    assert "| text_to_audio / recall_at_5 | 40.50 | 45.50 | +5.00 |" in lines
     assert "| text_to_audio / median_rank | 7 | 5 | -2.00 |" in lines
-    assert "| audio_to_text / R@5 | 41 | n/a | n/a |" in lines
-    assert "| captioning / BLEU_4" not in text  # sections are tables, not prefixes
-    assert "| BLEU_4 | 0.25 | n/a | n/a |" in lines
-    assert "| SPICE | n/a | n/a | n/a |" in lines
-    assert text.index("## test: retrieval") < text.index("## test: captioning")
+    assert "| text_to_audio / chance / recall_at_1 | 5 | 5 | +0.00 |" in lines
+    assert "| audio_to_text / recall_at_5 | 41 | n/a | n/a |" in lines
+    assert "ranks" not in text and "SPICE" not in text  # lists and strings are no metrics
+    assert "| scores / BLEU-4 | 0.2500 | n/a | n/a |" in lines  # scores below 1: 4 decimals
+    assert "| scores / CIDEr-D | n/a | n/a | n/a |" in lines
+    assert "| n_clips | 20 | 20 | +0.00 |" in lines
+    assert (text.index("## test: retrieval") < text.index("## test: captioning")
+            < text.index("## test: summary"))
+    assert "## Caption sample: full, test" in text
     assert "| u1 | a dog \\| barks | dog barking |" in lines  # first reference, pipe escaped
+    assert "Caption sample: clap only" not in text
 
 
 def test_compare_results_fails_without_any_scores(tmp_path, capsys):

@@ -32,7 +32,6 @@ def get_parser() -> argparse.ArgumentParser:
         description="SLAP inference: audio/text embeddings and captions",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--config", is_config_file=True, help="inference config (YAML)")
     parser.add_argument("--log_level", default="INFO", choices=["ERROR", "WARNING", "INFO", "DEBUG"])
     parser.add_argument("--output_dir", required=True)
     parser.add_argument("--ngpu", type=int, default=0, help="0: CPU, 1: the first GPU")
@@ -98,7 +97,8 @@ def read_inputs(
     keys = list(source.keys())
     if key_file is not None:
         wanted = _read_keys(key_file)
-        unknown = [k for k in wanted if k not in source]
+        known = set(keys)
+        unknown = [k for k in wanted if k not in known]
         if unknown:
             raise SystemExit(f"error: {key_file}: {len(unknown)} keys not in the data, e.g. {unknown[0]}")
         keys = wanted

@@ -130,10 +130,16 @@ def packed_attention(
 
 
 def _sdpa_global(q, k, v, cu_seqlens) -> torch.Tensor:
-    """Full attention inside each sample: one SDPA call per sample."""
+    """Full attention inside each sample: one SDPA call per sample.
+
+    Inputs are given to SDPA as 4-D ``(1, H, L, Dh)``: PyTorch's fused CPU kernel only takes
+    4-D tensors (3-D ones fall back to the slow unfused path).
+    """
     lengths = cu_seqlens.diff().tolist()
     outs = [
-        F.scaled_dot_product_attention(qi.transpose(0, 1), ki.transpose(0, 1), vi.transpose(0, 1))
+        F.scaled_dot_product_attention(
+            qi.transpose(0, 1)[None], ki.transpose(0, 1)[None], vi.transpose(0, 1)[None]
+        )[0]
         for qi, ki, vi in zip(q.split(lengths), k.split(lengths), v.split(lengths))
     ]
     return torch.cat(outs, dim=1).transpose(0, 1)

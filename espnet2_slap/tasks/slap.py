@@ -234,11 +234,10 @@ class SLAPTask(AbsTask):
             if args.specaug is not None
             else None
         )
-        normalize = (
-            normalize_choices.get_class(args.normalize)(**args.normalize_conf)
-            if args.normalize is not None
-            else None
-        )
+        # Collect-stats computes the statistics GlobalMVN reads, so it runs without it.
+        normalize = None
+        if args.normalize is not None and not getattr(args, "collect_stats", False):
+            normalize = normalize_choices.get_class(args.normalize)(**args.normalize_conf)
         audio_encoder = audio_encoder_choices.get_class(args.audio_encoder)(
             input_size=frontend.output_size(), **args.audio_encoder_conf
         )

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# shellcheck disable=SC2154  # train_cmd, cuda_cmd and decode_cmd come from the recipe's cmd.sh
 # SLAP recipe template: data preparation, training, evaluation, packing and upload in stages.
 #
 # Run it from a recipe directory (egs2/<corpus>/slap1) that provides local/data.sh, conf/,
@@ -142,8 +144,10 @@ log "$0 $*"
 . utils/parse_options.sh
 [ $# -eq 0 ] || fail "unexpected arguments: $* (see $0 --help)"
 
+# shellcheck source=/dev/null  # the recipe's own files
 . ./path.sh
-. ./cmd.sh
+# shellcheck source=/dev/null
+. ./cmd.sh  # train_cmd, cuda_cmd, decode_cmd
 
 # ---------------------------------------------------------------------------------------------
 # Settings derived from the options
@@ -198,9 +202,10 @@ threads_per_job() {
 show_failed_logs() {
     local file
     for file in "$@"; do
-        [ -f "${file}" ] && grep -q '^# Ended (code [1-9]' "${file}" || continue
-        echo "----- last lines of ${file}:" >&2
-        tail -n 25 "${file}" >&2
+        if [ -f "${file}" ] && grep -q '^# Ended (code [1-9]' "${file}"; then
+            echo "----- last lines of ${file}:" >&2
+            tail -n 25 "${file}" >&2
+        fi
     done
 }
 
@@ -210,7 +215,7 @@ require_sets() {
 }
 
 require_train_config() {
-    [ -n "${train_config}" ] || fail "--train_config is required from stage 5 on"
+    [ -n "${train_config}" ] || fail "--train_config is required for stages 5-6"
     [ -f "${train_config}" ] || fail "--train_config ${train_config}: no such file"
 }
 

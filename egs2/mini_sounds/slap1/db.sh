@@ -1,4 +1,3 @@
 # shellcheck shell=bash
 # Corpus locations. mini_sounds needs none: local/data.sh builds the corpus from recordings
-# shipped in Debian packages (see README.md and /work/shared/data/SOURCES.md), which
-# tools/install.sh installs.
+# shipped in Debian packages, which tools/install.sh installs.

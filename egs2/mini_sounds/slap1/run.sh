@@ -107,6 +107,7 @@ if ${run_ablation} && [ "${stop_stage}" -ge 6 ]; then
 fi
 
 if ${run_ablation} && [ "${stop_stage}" -ge 8 ] && [ "${skip_eval}" != true ]; then
+    # shellcheck source=/dev/null  # (activates the venv)
     . ./path.sh
     python scripts/compare_results.py \
         --exp_dirs "$(exp_dir_of "${slap_config}")" "$(exp_dir_of "${ablation_config}")" \

@@ -10,7 +10,8 @@ scored several times). Every number in a results file becomes a table row named 
 path, e.g. ``text_to_audio / R@1`` in the ``retrieval`` table, so the reader follows the
 scorer's schema without knowing it: sections (``retrieval`` first, then the others in file
 order) become tables, nested dicts become row names, and non-numeric entries are left out.
-With two experiments a last column gives the difference (second - first).
+With two experiments a last column gives the difference (second - first). Sets whose
+results have a ``captioning`` section also get a sample of generated captions.
 """
 
 import argparse
@@ -65,11 +66,18 @@ def sections_of(results: Dict[str, Any]) -> Dict[str, Metrics]:
     return ordered
 
 
-def format_value(value: Optional[float]) -> str:
-    """Integers as integers, other numbers with two decimals, missing values as "n/a"."""
+def row_decimals(values: Sequence[Optional[float]]) -> int:
+    """4 decimals for rows of scores below 1 (BLEU, CIDEr, ...), 2 for percentages and ranks."""
+    return 4 if all(abs(v) < 1 for v in values if v is not None) else 2
+
+
+def format_value(value: Optional[float], decimals: int, sign: bool = False) -> str:
+    """A table cell: integers as integers (unless signed), None as "n/a"."""
     if value is None:
         return "n/a"
-    return str(int(value)) if value.is_integer() else f"{value:.2f}"
+    if value.is_integer() and not sign:
+        return str(int(value))
+    return f"{value:{'+' if sign else ''}.{decimals}f}"
 
 
 def cell(text: str) -> str:
@@ -89,11 +97,12 @@ def comparison_table(names: Sequence[str], per_exp: Sequence[Metrics]) -> List[s
              "|" + "---|" * len(columns)]
     for row in row_names:
         row_values = [table.get(row) for table in values]
-        cells = [cell(row)] + [format_value(v) for v in row_values]
+        decimals = row_decimals(row_values)
+        cells = [cell(row)] + [format_value(v, decimals) for v in row_values]
         if with_difference:
             first, second = row_values
             both = first is not None and second is not None
-            cells.append(f"{second - first:+.2f}" if both else "n/a")
+            cells.append(format_value(second - first, decimals, sign=True) if both else "n/a")
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -173,10 +182,12 @@ def main(argv: Sequence[str]) -> int:
             lines += ["", f"## {dset}: {section}", ""]
             lines += comparison_table(names, [sections.get(section, []) for sections in per_exp])
 
-    for name, exp in zip(names, found):
+    for name, exp, exp_results in zip(names, found, loaded):
         for dset in dsets:
-            captions = exp[dset].parent.parent / "captions" if dset in exp else None
-            if captions is not None and captions.exists():
+            if "captioning" not in (exp_results.get(dset) or {}):
+                continue
+            captions = exp[dset].parent.parent / "captions"
+            if captions.exists():
                 lines += ["", f"## Caption sample: {name}, {dset}", ""]
                 lines += caption_sample(captions, args.data_root / dset, args.n_captions)
     args.output.parent.mkdir(parents=True, exist_ok=True)

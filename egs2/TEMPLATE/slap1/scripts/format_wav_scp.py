@@ -32,12 +32,12 @@ def read_scp(path: Path) -> Iterator[Tuple[int, str, str]]:
     """Yield ``(line number, utt id, audio source)`` for every non-empty line of ``path``."""
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
-            utt_id, _, source = line.strip().partition(" ")
-            if not utt_id:
+            fields = line.strip().split(maxsplit=1)
+            if not fields:
                 continue
-            if not source.strip():
-                raise AudioReadError(f"{path} line {number}: no audio path for {utt_id!r}")
-            yield number, utt_id, source.strip()
+            if len(fields) == 1:
+                raise AudioReadError(f"{path} line {number}: no audio path for {fields[0]!r}")
+            yield number, fields[0], fields[1]
 
 
 def load_mono(source: str) -> Tuple[np.ndarray, int]:

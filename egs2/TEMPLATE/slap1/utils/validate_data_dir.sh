@@ -15,6 +15,7 @@ set -euo pipefail
 export LC_ALL=C
 
 help_message="Usage: $0 <data-dir>  (checks a Kaldi-style data directory; see the header of $0)"
+# shellcheck source-path=SCRIPTDIR source=parse_options.sh
 . "$(dirname "$0")/parse_options.sh"
 
 if [ $# -ne 1 ]; then

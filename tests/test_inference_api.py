@@ -1,0 +1,138 @@
+"""SLAPInference: deterministic embeddings, bad-input behaviour, long audio, packing."""
+
+import logging
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from espnet2_slap.bin.slap_pack import main as pack_main
+from espnet2_slap.inference.audio_input import AudioInputError
+from espnet2_slap.inference.long_audio import chunk_spans, merge_chunk_embeddings
+from espnet2_slap.inference.slap_inference import SLAPInference
+
+
+@pytest.fixture(scope="module")
+def slap(tiny_exp):
+    return SLAPInference(tiny_exp / "config.yaml", tiny_exp / "model.pth")
+
+
+def tone(seconds, rate=16000, freq=440.0):
+    t = np.arange(int(seconds * rate)) / rate
+    return (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def test_embeddings_do_not_depend_on_batching(slap):
+    clips = [tone(1.0), tone(4.3, freq=220), tone(0.2, freq=880), tone(2.7, freq=330)]
+    together = slap.embed_audio(clips, 16000)
+    assert together.shape == (4, slap.embed_dim)
+    np.testing.assert_allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+    for clip, row in zip(clips, together):
+        alone = slap.embed_audio(clip, 16000)[0]
+        assert np.abs(alone - row).max() <= 1e-5
+    slap.batch_tokens = 40  # force one clip per encoder call
+    try:
+        np.testing.assert_allclose(slap.embed_audio(clips, 16000), together, atol=1e-5)
+    finally:
+        slap.batch_tokens = 32768
+    np.testing.assert_array_equal(slap.embed_audio(clips, 16000), together)
+
+
+def test_sample_rates_channels_and_integer_pcm(slap, tmp_path):
+    base = slap.embed_audio(tone(2.0), 16000)[0]
+    for rate in (8000, 22050, 44100, 11025):
+        resampled = slap.embed_audio(tone(2.0, rate=rate), rate)[0]
+        assert resampled @ base > 0.95, rate
+    stereo = np.stack([tone(2.0), tone(2.0)], axis=1)  # (T, 2)
+    np.testing.assert_allclose(slap.embed_audio(stereo, 16000)[0], base, atol=1e-5)
+    np.testing.assert_allclose(slap.embed_audio(stereo.T.copy(), 16000)[0], base, atol=1e-5)
+    pcm = (tone(2.0) * 32768).astype(np.int16)
+    assert slap.embed_audio(pcm, 16000)[0] @ base > 0.999
+    path = tmp_path / "stereo44k.flac"
+    soundfile.write(path, np.stack([tone(2.0, 44100)] * 2, axis=1), 44100)
+    assert slap.embed_audio(path)[0] @ base > 0.95
+
+
+def test_bad_inputs_give_clear_errors(slap, tmp_path, caplog):
+    with pytest.raises(AudioInputError, match="no such file"):
+        slap.embed_audio(tmp_path / "missing.wav")
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF0000WAVEjunk")
+    with pytest.raises(AudioInputError, match="broken.wav: cannot read audio"):
+        slap.embed_audio(broken)
+    with pytest.raises(AudioInputError, match="empty audio"):
+        slap.embed_audio(np.zeros(0, dtype=np.float32), 16000)
+    nan = tone(1.0)
+    nan[100] = np.nan
+    with pytest.raises(AudioInputError, match="NaN"):
+        slap.embed_audio(nan, 16000)
+    with pytest.raises(AudioInputError, match="sample_rate"):
+        slap.embed_audio(tone(1.0))
+    with pytest.raises(AudioInputError, match="sample rate"):
+        slap.embed_audio(tone(1.0), 16000.5)
+    with pytest.raises(ValueError, match="labels is empty"):
+        slap.classify(tone(1.0), [], sample_rate=16000)
+    with pytest.raises(ValueError, match="template"):
+        slap.classify(tone(1.0), ["dog"], template="a dog", sample_rate=16000)
+    # silent and very short clips are documented to work
+    with caplog.at_level(logging.WARNING):
+        silent = slap.embed_audio(np.zeros(16000, dtype=np.float32), 16000)
+    assert np.isfinite(silent).all() and "silent" in caplog.text
+    assert np.isfinite(slap.embed_audio(tone(0.005), 16000)).all()
+
+
+def test_text_classify_retrieve_caption(slap):
+    text = slap.embed_text(["a dog barks", "", "a bell rings"])
+    assert text.shape == (3, slap.embed_dim)
+    np.testing.assert_allclose(np.linalg.norm(text, axis=1), 1.0, atol=1e-5)
+    ranked = slap.classify([tone(1.0), tone(2.0, freq=200)], ["dog", "bell", "piano"], sample_rate=16000)
+    assert len(ranked) == 2 and len(ranked[0]) == 3
+    assert abs(sum(p for _, p in ranked[0]) - 1) < 1e-5
+    assert ranked[0][0][1] >= ranked[0][1][1] >= ranked[0][2][1]
+    index = slap.index_audio({"a": tone(1.0), "b": tone(3.0, freq=200)}, 16000)
+    hits = slap.retrieve_audio("a dog barks", index, top_k=5)
+    assert [key for key, _ in hits[0]] in (["a", "b"], ["b", "a"])
+    captions = slap.caption([tone(1.0), tone(2.0)], 16000, max_length=10)
+    assert len(captions) == 2 and all(isinstance(c, str) for c in captions)
+
+
+def test_long_audio_is_chunked_deterministically(slap):
+    assert chunk_spans(10, 10, 5) == [(0, 10)]
+    assert chunk_spans(25, 10, 5) == [(0, 10), (5, 15), (10, 20), (15, 25)]
+    assert chunk_spans(23, 10, 5) == [(0, 10), (5, 15), (10, 20), (13, 23)]
+    with pytest.raises(ValueError):
+        chunk_spans(23, 10, 11)
+
+    long_slap = SLAPInference(
+        slap.config_path, slap.model_path,
+        max_native_seconds=3.0, chunk_seconds=2.0, chunk_hop_seconds=1.0,
+    )
+    clip = np.concatenate([tone(2.0), tone(2.5, freq=200)])  # 4.5 s > 3 s
+    spans = chunk_spans(len(clip), 32000, 16000)
+    windows = long_slap.embed_audio([clip[s:e] for s, e in spans], 16000)
+    expected = merge_chunk_embeddings(torch.from_numpy(windows)).numpy()
+    np.testing.assert_allclose(long_slap.embed_audio(clip, 16000)[0], expected, atol=1e-5)
+    np.testing.assert_array_equal(long_slap.embed_audio(clip, 16000), long_slap.embed_audio(clip, 16000))
+
+
+def test_packed_model_reloads_with_identical_embeddings(slap, tiny_exp, tmp_path, monkeypatch):
+    monkeypatch.chdir(tiny_exp.parent)
+    archive = tmp_path / "packed.zip"
+    pack_main([
+        "--slap_train_config", str(tiny_exp / "config.yaml"),
+        "--slap_model_file", str(tiny_exp / "model.pth"),
+        "--outpath", str(archive),
+    ])
+    reloaded = SLAPInference.from_pretrained(str(archive), cache_dir=tmp_path / "cache")
+    clips = [tone(1.5), tone(3.0, freq=250)]
+    np.testing.assert_array_equal(reloaded.embed_audio(clips, 16000), slap.embed_audio(clips, 16000))
+    texts = ["a dog barks", "a piano plays a low note"]
+    np.testing.assert_array_equal(reloaded.embed_text(texts), slap.embed_text(texts))
+    assert reloaded.caption(clips, 16000, max_length=8) == slap.caption(clips, 16000, max_length=8)
+    # the archive is self-contained: what the model reads comes from the unpacked archive
+    unpacked = str(tmp_path / "cache")
+    args = reloaded.train_args
+    assert args.normalize_conf["stats_file"].startswith(unpacked)
+    assert args.text_encoder_conf["model_name_or_path"].startswith(unpacked)
+    assert args.text_encoder_conf["pretrained"] is False

@@ -1,0 +1,156 @@
+"""The recipe CLIs (slap_inference, slap_score) and the people's CLI (slap)."""
+
+import json
+
+import kaldiio
+import numpy as np
+import pytest
+import soundfile
+
+from espnet2_slap.bin import slap_cli, slap_inference, slap_pack, slap_score
+from espnet2_slap.inference.slap_inference import SLAPInference
+
+
+def tone(seconds, freq, rate=16000):
+    t = np.arange(int(seconds * rate)) / rate
+    return (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def test_set(tmp_path_factory):
+    """A data dir with wav.scp (one 44.1 kHz stereo file), text, text_refs, utt2label, labels."""
+    root = tmp_path_factory.mktemp("data")
+    wav_scp, refs, text, labels = [], [], [], []
+    for i, (freq, label) in enumerate([(220, "dog"), (440, "bell"), (880, "piano")]):
+        path = root / f"u{i}.wav"
+        if i == 0:
+            soundfile.write(path, np.stack([tone(1.5, freq, 44100)] * 2, axis=1), 44100)
+        else:
+            soundfile.write(path, tone(1.0 + i, freq), 16000)
+        wav_scp.append(f"u{i} {path}")
+        text.append(f"u{i} the sound of a {label}")
+        refs += [f"u{i} the sound of a {label}", f"u{i} a {label} is heard"]
+        labels.append(f"u{i} {label}")
+    (root / "wav.scp").write_text("\n".join(wav_scp) + "\n")
+    (root / "text").write_text("\n".join(text) + "\n")
+    (root / "text_refs").write_text("\n".join(refs) + "\n")
+    (root / "utt2label").write_text("\n".join(labels) + "\n")
+    (root / "labels").write_text("dog\nbell\npiano\n")
+    return root
+
+
+def model_args(exp):
+    return ["--slap_train_config", str(exp / "config.yaml"), "--slap_model_file", str(exp / "model.pth")]
+
+
+def test_inference_writes_kaldi_embeddings_and_captions(tiny_exp, test_set, tmp_path):
+    out = tmp_path / "inference"
+    slap_inference.main([
+        *model_args(tiny_exp),
+        "--data_path_and_name_and_type", f"{test_set}/wav.scp,speech,sound",
+        "--data_path_and_name_and_type", f"{test_set}/text,text,text",
+        "--output_dir", str(out), "--max_caption_length", "8",
+    ])
+    audio = kaldiio.load_scp(str(out / "audio_embeds.scp"))
+    text = kaldiio.load_scp(str(out / "text_embeds.scp"))
+    assert sorted(audio) == sorted(text) == ["u0", "u1", "u2"]
+    api = SLAPInference(tiny_exp / "config.yaml", tiny_exp / "model.pth")
+    expected = api.embed_audio([test_set / "u0.wav", test_set / "u1.wav"])
+    np.testing.assert_allclose(audio["u0"], expected[0], atol=1e-6)
+    np.testing.assert_allclose(audio["u1"], expected[1], atol=1e-6)
+    captions = (out / "captions").read_text().splitlines()
+    assert [line.split(maxsplit=1)[0] for line in captions] == ["u0", "u1", "u2"]
+
+    key_file = tmp_path / "keys"
+    key_file.write_text("u2 whatever\n")
+    out2 = tmp_path / "subset"
+    slap_inference.main([
+        *model_args(tiny_exp), "--key_file", str(key_file), "--caption", "false",
+        "--data_path_and_name_and_type", f"{test_set}/wav.scp,speech,sound", "--output_dir", str(out2),
+    ])
+    assert list(kaldiio.load_scp(str(out2 / "audio_embeds.scp"))) == ["u2"]
+    assert not (out2 / "captions").exists()
+
+
+def test_inference_rejects_bad_arguments(tiny_exp, test_set, tmp_path):
+    with pytest.raises(SystemExit, match="no such file"):
+        slap_inference.main([*model_args(tiny_exp), "--data_path_and_name_and_type",
+                             f"{tmp_path}/nope.scp,speech,sound", "--output_dir", str(tmp_path)])
+    keys = tmp_path / "keys"
+    keys.write_text("u9\n")
+    with pytest.raises(SystemExit, match="not in the data"):
+        slap_inference.main([*model_args(tiny_exp), "--key_file", str(keys),
+                             "--data_path_and_name_and_type", f"{test_set}/wav.scp,speech,sound",
+                             "--output_dir", str(tmp_path)])
+
+
+def test_score_retrieval_and_zeroshot(tiny_exp, test_set, tmp_path):
+    inference = tmp_path / "inference"
+    slap_inference.main([*model_args(tiny_exp), "--data_path_and_name_and_type",
+                         f"{test_set}/wav.scp,speech,sound", "--output_dir", str(inference),
+                         "--max_caption_length", "6"])
+    score = tmp_path / "score"
+    slap_score.main(["--task", "retrieval", *model_args(tiny_exp), "--data_dir", str(test_set),
+                     "--inference_dir", str(inference), "--output_dir", str(score)])
+    results = json.loads((score / "results.json").read_text())
+    t2a = results["retrieval"]["text_to_audio"]
+    assert len(t2a["ranks"]) == 6  # two reference captions per clip
+    assert 0 <= t2a["recall_at_1"] <= t2a["recall_at_10"] == 100.0
+    assert t2a["chance"]["recall_at_1"] == pytest.approx(100 / 3)
+    assert "captioning" in results and "CIDEr-D" in results["captioning"]["scores"]
+    assert (score / "rank_distribution.png").stat().st_size > 1000
+    assert "Text" in (score / "results.md").read_text()
+
+    zs = tmp_path / "zs"
+    slap_score.main(["--task", "zeroshot", *model_args(tiny_exp), "--data_dir", str(test_set),
+                     "--inference_dir", str(inference), "--output_dir", str(zs),
+                     "--labels", str(test_set / "labels")])
+    zeroshot = json.loads((zs / "results.json").read_text())["zeroshot"]
+    assert zeroshot["n_classes"] == 3 and zeroshot["chance_top1"] == pytest.approx(100 / 3)
+    assert [c["class_name"] for c in zeroshot["per_class"]] == ["dog", "bell", "piano"]
+
+
+@pytest.fixture(scope="module")
+def packed_model(tiny_exp, tmp_path_factory):
+    out = tmp_path_factory.mktemp("packed") / "model.zip"
+    slap_pack.main(["--slap_train_config", str(tiny_exp / "config.yaml"),
+                    "--slap_model_file", str(tiny_exp / "model.pth"), "--outpath", str(out)])
+    return out
+
+
+def test_people_cli_skips_bad_files_and_keeps_going(packed_model, test_set, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))  # the unpack cache goes under ~/.cache
+    folder = tmp_path / "sounds"
+    folder.mkdir()
+    soundfile.write(folder / "good.wav", tone(1.0, 300), 16000)
+    soundfile.write(folder / "also_good.flac", tone(2.0, 500), 22050)
+    (folder / "broken.wav").write_bytes(b"not audio")
+    soundfile.write(folder / "empty.wav", np.zeros(0, dtype=np.float32), 16000)
+    index = tmp_path / "index.npz"
+    assert slap_cli.main(["embed", str(folder), "--model", str(packed_model), "--out", str(index), "--quiet"]) == 0
+    out = capsys.readouterr()
+    assert "wrote 2 embeddings" in out.out
+    assert "skipped" in out.err and "broken.wav" in out.err and "empty.wav" in out.err
+
+    code = slap_cli.main(["classify", str(folder / "good.wav"), "--model", str(packed_model),
+                          "--labels", "dog", "bell", "--json", "--quiet"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and [label for label, _ in result[str(folder / "good.wav")]] in (["dog", "bell"], ["bell", "dog"])
+
+    code = slap_cli.main(["search", "--index", str(index), "--model", str(packed_model),
+                          "--query", "a tone", "--top-k", "1", "--json", "--quiet"])
+    hits = json.loads(capsys.readouterr().out)["a tone"]
+    assert code == 0 and len(hits) == 1 and hits[0][0].endswith(("good.wav", "also_good.flac"))
+
+    code = slap_cli.main(["caption", str(folder / "good.wav"), "--model", str(packed_model),
+                          "--max-length", "5", "--quiet"])
+    assert code == 0 and capsys.readouterr().out.startswith(str(folder / "good.wav"))
+
+    assert slap_cli.main(["caption", str(folder / "broken.wav"), "--model", str(packed_model), "--quiet"]) == 1
+    assert slap_cli.main(["classify", str(folder), "--model", str(packed_model), "--labels-file",
+                          str(tmp_path / "missing.txt"), "--quiet"]) == 2
+    empty_labels = tmp_path / "labels.txt"
+    empty_labels.write_text("\n")
+    assert slap_cli.main(["classify", str(folder / "good.wav"), "--model", str(packed_model),
+                          "--labels-file", str(empty_labels), "--quiet"]) == 2
+    assert "labels is empty" in capsys.readouterr().err

@@ -17,6 +17,7 @@ install_requires = [
     "pycocoevalcap==1.2",
     "soundfile",
     "matplotlib",
+    "tensorboard",
     "tqdm",
 ]
 

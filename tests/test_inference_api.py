@@ -136,3 +136,29 @@ def test_packed_model_reloads_with_identical_embeddings(slap, tiny_exp, tmp_path
     assert args.normalize_conf["stats_file"].startswith(unpacked)
     assert args.text_encoder_conf["model_name_or_path"].startswith(unpacked)
     assert args.text_encoder_conf["pretrained"] is False
+
+
+def test_model_zoo_tag_goes_through_espnet_model_zoo(slap, tiny_exp, tmp_path, monkeypatch):
+    """A Hugging Face tag is resolved by espnet_model_zoo; the hub download itself is replaced
+    by the repository layout that recipe stage 10 uploads (the unzipped packed model)."""
+    import zipfile
+
+    import espnet_model_zoo.downloader as downloader
+
+    monkeypatch.chdir(tiny_exp.parent)
+    archive = tmp_path / "packed.zip"
+    pack_main(["--slap_train_config", str(tiny_exp / "config.yaml"),
+               "--slap_model_file", str(tiny_exp / "model.pth"), "--outpath", str(archive)])
+    repo = tmp_path / "hub" / "someone--slap_tiny"
+    zipfile.ZipFile(archive).extractall(repo)
+    requested = []
+
+    def fake_snapshot_download(repo_id, **kwargs):
+        requested.append(repo_id)
+        return str(repo)
+
+    monkeypatch.setattr(downloader, "snapshot_download", fake_snapshot_download)
+    from_tag = SLAPInference.from_pretrained("someone/slap_tiny", cache_dir=tmp_path / "zoo")
+    assert requested == ["someone/slap_tiny"]
+    clip = tone(1.5)
+    np.testing.assert_array_equal(from_tag.embed_audio(clip, 16000), slap.embed_audio(clip, 16000))

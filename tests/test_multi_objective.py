@@ -130,20 +130,23 @@ def test_resume_gives_the_same_teacher_and_accum_grad_steps_once(tiny_config, ch
         "--train_shape_file", f"{train}/speech_shape", "--valid_shape_file", f"{valid}/speech_shape",
         "--keep_nbest_models", 5,
     ]
-    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    straight, interrupted = tmp_path / "straight", tmp_path / "interrupted"
     run_train(*common, "--max_epoch", 2, "--output_dir", straight)
-    run_train(*common, "--max_epoch", 1, "--output_dir", resumed)
-    run_train(*common, "--max_epoch", 2, "--output_dir", resumed, "--resume", "true")
     a = torch.load(straight / "2epoch.pth", map_location="cpu")
-    b = torch.load(resumed / "2epoch.pth", map_location="cpu")
+    total = int(a["ssl_objective.teacher.step"])  # one EMA step per batch: the whole schedule
+    assert total > 2
+    # an interruption after epoch 1: the same schedule, stopped, then resumed
+    run_train(*common, "--max_epoch", 1, "--ema_total_steps", total, "--output_dir", interrupted)
+    run_train(*common, "--max_epoch", 2, "--ema_total_steps", total, "--output_dir", interrupted,
+              "--resume", "true")
+    b = torch.load(interrupted / "2epoch.pth", map_location="cpu")
     teacher = [k for k in a if k.startswith("ssl_objective.teacher.")]
-    assert teacher and int(a["ssl_objective.teacher.step"]) > 2
+    assert teacher
     for key in teacher:
         torch.testing.assert_close(a[key], b[key], atol=1e-6, rtol=0, msg=key)
 
     accum = tmp_path / "accum"
     run_train(*common, "--max_epoch", 1, "--accum_grad", 2, "--output_dir", accum)
-    one_epoch = torch.load(resumed / "1epoch.pth", map_location="cpu")
-    steps_plain = int(one_epoch["ssl_objective.teacher.step"])  # one per batch
+    steps_plain = int(torch.load(interrupted / "1epoch.pth", map_location="cpu")["ssl_objective.teacher.step"])
     steps_accum = int(torch.load(accum / "1epoch.pth", map_location="cpu")["ssl_objective.teacher.step"])
     assert steps_accum == steps_plain // 2

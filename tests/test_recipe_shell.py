@@ -6,6 +6,7 @@ path.sh/cmd.sh, a local/data.sh that copies generated fixture data) and run slap
 
 import importlib.util
 import json
+import re
 import os
 import subprocess
 import sys
@@ -296,27 +297,33 @@ def test_split_scp_makes_contiguous_near_equal_parts(tmp_path):
 
 
 # The shape slap_score writes (abridged).
+def retrieval_direction(r1, r5, r10, map10, medr):
+    return {"recall_at_1": r1, "recall_at_5": r5, "recall_at_10": r10, "map_at_10": map10,
+            "median_rank": medr, "ranks": [1, 2], "chance": {
+                "recall_at_1": 5.0, "recall_at_5": 25.0, "recall_at_10": 50.0, "map_at_10": 14.6}}
+
+
 RESULTS_A = {
     "task": "retrieval",
     "n_clips": 20,
-    "retrieval": {
-        "text_to_audio": {"recall_at_1": 10.0, "recall_at_5": 40.5, "median_rank": 7.0,
-                          "ranks": [1, 7, 9], "chance": {"recall_at_1": 5.0}},
-        "audio_to_text": {"recall_at_1": 12.0, "recall_at_5": 41.0},
-    },
-    "captioning": {"scores": {"BLEU-4": 0.25, "CIDEr-D": None,
-                              "SPICE": {"unavailable_reason": "offline"}},
+    "retrieval": {"text_to_audio": retrieval_direction(10.0, 40.5, 60.0, 20.25, 7.0),
+                  "audio_to_text": retrieval_direction(12.0, 41.0, 70.0, 22.0, 3.0),
+                  "n_captions": 40, "n_audio": 20},
+    "captioning": {"scores": {"BLEU-4": 0.25, "METEOR": 0.125, "ROUGE-L": 0.5, "CIDEr-D": 0.0104,
+                              "SPICE": {"unavailable_reason": "offline"},
+                              "SPIDEr": {"unavailable_reason": "needs SPICE"}},
                    "tokenizer": "PTBTokenizer"},
 }
 RESULTS_B = {
     "task": "retrieval",
     "n_clips": 20,
-    "retrieval": {
-        "text_to_audio": {"recall_at_1": 15.0, "recall_at_5": 45.5, "median_rank": 5.0,
-                          "chance": {"recall_at_1": 5.0}},
-        "audio_to_text": {"recall_at_1": 11.0},
-    },
+    "retrieval": {"text_to_audio": retrieval_direction(15.0, 45.5, 65.0, 25.0, 5.0),
+                  "audio_to_text": retrieval_direction(11.0, 30.0, 50.0, 18.0, 9.5),
+                  "n_captions": 40, "n_audio": 20},
 }
+ZEROSHOT = {"task": "zeroshot", "zeroshot": {
+    "top1_accuracy": 30.0, "top5_accuracy": 80.0, "mean_per_class_accuracy": 25.5,
+    "chance_top1": 10.0, "chance_top5": 50.0, "n_clips": 10, "n_classes": 10}}
 
 
 def write_scored_exp(exp: Path, dset: str, results: dict, captions: str = "") -> Path:
@@ -333,6 +340,10 @@ def test_compare_results_tables_side_by_side(tmp_path):
     compare_results = load_script("compare_results")
     exp_a = write_scored_exp(tmp_path / "exp_a", "test", RESULTS_A,
                              captions="u1 a dog | barks\nu2 a bell\n")
+    write_scored_exp(exp_a, "zs", ZEROSHOT)
+    (exp_a / "train.log").write_text(
+        "1epoch results: [train] loss=3.0, time=2 minutes and 30.0 seconds, total_count=37, [valid] x\n"
+        "2epoch results: [train] loss=2.0, time=1 minute and 30.0 seconds, total_count=74, [valid] x\n")
     exp_b = write_scored_exp(tmp_path / "exp_b", "test", RESULTS_B)
     write_files(tmp_path / "dump" / "test", {"text_refs": "u1 dog barking\nu1 a dog\nu2 bell\n"})
     output = tmp_path / "RESULTS.md"
@@ -343,21 +354,19 @@ def test_compare_results_tables_side_by_side(tmp_path):
     assert status == 0
     text = output.read_text()
     lines = text.splitlines()
-    assert "| metric | full | clap only | clap only - full |" in lines
-    assert "| text_to_audio / recall_at_1 | 10 | 15 | +5.00 |" in lines
-    assert "| text_to_audio / recall_at_5 | 40.50 | 45.50 | +5.00 |" in lines
-    assert "| text_to_audio / median_rank | 7 | 5 | -2.00 |" in lines
-    assert "| text_to_audio / chance / recall_at_1 | 5 | 5 | +0.00 |" in lines
-    assert "| audio_to_text / recall_at_5 | 41 | n/a | n/a |" in lines
-    assert "ranks" not in text and "SPICE" not in text  # lists and strings are no metrics
-    assert "| scores / BLEU-4 | 0.2500 | n/a | n/a |" in lines  # scores below 1: 4 decimals
-    assert "| scores / CIDEr-D | n/a | n/a | n/a |" in lines
-    assert "| n_clips | 20 | 20 | +0.00 |" in lines
+    assert f"| full | `{exp_a}` | 2 epochs, 74 steps, 4.0 min |" in lines
+    assert f"| clap only | `{exp_b}` | n/a |" in lines
+    assert "| full | 10 | 40.50 | 60 | 20.25 | 7 | 12 | 41 | 70 | 22 | 3 |" in lines
+    assert "| clap only | 15 | 45.50 | 65 | 25 | 5 | 11 | 30 | 50 | 18 | 9.50 |" in lines
+    assert "| *chance* | 5 | 25 | 50 | 14.60 | – | 5 | 25 | 50 | 14.60 | – |" in lines
+    assert "| full | 0.2500 | 0.1250 | 0.5000 | 0.0104 | n/a | n/a |" in lines
+    assert "SPICE n/a: offline" in lines and "SPIDEr n/a: needs SPICE" in lines
+    assert "| full | 30 | 80 | 25.50 |" in lines and "| *chance* | 10 | 50 | 10 |" in lines
     assert (text.index("## test: retrieval") < text.index("## test: captioning")
-            < text.index("## test: summary"))
-    assert "## Caption sample: full, test" in text
+            < text.index("## zs: zero-shot classification"))
+    assert "## test: generated captions (full)" in text
     assert "| u1 | a dog \\| barks | dog barking |" in lines  # first reference, pipe escaped
-    assert "Caption sample: clap only" not in text
+    assert "generated captions (clap only)" not in text
 
 
 def test_compare_results_fails_without_any_scores(tmp_path, capsys):
@@ -565,25 +574,22 @@ def test_slap_stage_fails_clearly_on_bad_audio(recipe, data_prep_run, tmp_path):
     assert not (recipe / "dump/raw/org/bad/wav.scp").exists()
 
 
-def slap_train_importable() -> bool:
-    result = subprocess.run([sys.executable, "-c", "import espnet2_slap.bin.slap_train"],
-                            capture_output=True, env=shell_env(), timeout=300)
-    return result.returncode == 0
-
-
-@pytest.mark.slow
-def test_stages_5_and_6_collect_stats_and_train(recipe, token_list_run):
-    assert token_list_run.returncode == 0
-    if not slap_train_importable():
-        pytest.skip("espnet2_slap.bin.slap_train does not import in this environment")
+@pytest.fixture(scope="module")
+def train_run(recipe, token_list_run) -> subprocess.CompletedProcess:
+    """slap.sh stages 5-6 (statistics, one epoch of the tiny model) on the fixture corpus."""
+    assert token_list_run.returncode == 0, token_list_run.stdout + token_list_run.stderr
     from conftest import TINY_CONFIG
 
     config = {**TINY_CONFIG, "normalize": "global_mvn", "token_type": "bpe", "max_epoch": 1}
     (recipe / "conf").mkdir(exist_ok=True)
     (recipe / "conf" / "tiny.yaml").write_text(yaml.safe_dump(config))
-    result = run(["./slap.sh", *SETS, "--stage", "5", "--stop_stage", "6",
-                  "--train_config", "conf/tiny.yaml"], cwd=recipe, timeout=900)
-    assert result.returncode == 0, result.stdout + result.stderr
+    return run(["./slap.sh", *SETS, "--stage", "5", "--stop_stage", "6",
+                "--train_config", "conf/tiny.yaml"], cwd=recipe, timeout=900)
+
+
+@pytest.mark.slow
+def test_stages_5_and_6_collect_stats_and_train(recipe, train_run):
+    assert train_run.returncode == 0, train_run.stdout + train_run.stderr
     stats = recipe / "exp" / "slap_stats_raw_unigram40"
     feats = np.load(stats / "train" / "feats_stats.npz")
     assert feats["count"] > 0 and feats["sum"].shape == (64,)
@@ -594,3 +600,33 @@ def test_stages_5_and_6_collect_stats_and_train(recipe, token_list_run):
     trained = yaml.safe_load((exp / "config.yaml").read_text())
     assert trained["normalize_conf"]["stats_file"].endswith("train/feats_stats.npz")
     assert trained["bpemodel"].endswith("bpe_unigram40/bpe.model")
+
+
+@pytest.mark.slow
+def test_stages_7_to_9_infer_score_and_pack(recipe, train_run, tmp_path, monkeypatch):
+    assert train_run.returncode == 0, train_run.stdout + train_run.stderr
+    result = run(["./slap.sh", *SETS, "--stage", "7", "--stop_stage", "10",
+                  "--train_config", "conf/tiny.yaml", "--inference_nj", "2"], cwd=recipe, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for stage in (7, 8, 9):
+        assert re.search(rf"Stage {stage}: .*done \(took \d+s\)", result.stdout), stage
+    exp = recipe / "exp" / "slap_tiny"
+    inference = exp / "inference_valid.loss.best"
+    assert len((inference / "test" / "audio_embeds.scp").read_text().splitlines()) == 3
+    assert len((inference / "test" / "captions").read_text().splitlines()) == 3
+    results = json.loads((inference / "test" / "score" / "results.json").read_text())
+    assert results["retrieval"]["n_audio"] == 3 and results["retrieval"]["n_captions"] == 6
+    zeroshot = json.loads((inference / "zs" / "score" / "results.json").read_text())
+    assert zeroshot["zeroshot"]["n_clips"] == 2
+    report = (exp / "RESULTS.md").read_text()
+    assert "Retrieval on test" in report and "Zero-shot" in report and "CIDEr-D" in report
+
+    archive = exp / "packed_model.zip"
+    from espnet2_slap.inference.slap_inference import SLAPInference
+
+    monkeypatch.chdir(recipe)  # config.yaml paths are relative to the recipe, as in ESPnet
+    packed = SLAPInference.from_pretrained(str(archive), cache_dir=tmp_path)
+    trained = SLAPInference(exp / "config.yaml", exp / "valid.loss.best.pth")
+    wav = (recipe / "dump" / "raw" / "test" / "wav.scp").read_text().split()[1]
+    np.testing.assert_array_equal(packed.embed_audio(wav), trained.embed_audio(wav))
+    assert "Stage 10: Upload to the Hugging Face Hub: skipped (--skip_upload true)" in result.stdout

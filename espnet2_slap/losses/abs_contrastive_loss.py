@@ -18,6 +18,7 @@ class AbsContrastiveLoss(torch.nn.Module, ABC):
         Args:
             audio: ``(B, D)`` L2-normalised audio embeddings.
             text: ``(B, D)`` L2-normalised text embeddings; row i is paired with audio row i.
+                Under data parallelism the other ranks' rows join as negatives.
 
         Returns:
             loss: scalar.
@@ -25,13 +26,19 @@ class AbsContrastiveLoss(torch.nn.Module, ABC):
         """
 
 
-def in_batch_accuracy(logits: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Top-1 retrieval accuracy inside the batch from ``(B, B)`` audio-by-text logits.
+def in_batch_accuracy(
+    audio_to_text: torch.Tensor, text_to_audio: torch.Tensor, target: torch.Tensor
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Top-1 retrieval accuracy inside the (global) batch.
+
+    Args:
+        audio_to_text: ``(B, B_total)`` scores of this rank's clips against every caption.
+        text_to_audio: ``(B, B_total)`` scores of this rank's captions against every clip.
+        target: ``(B,)`` column of each row's partner.
 
     Returns:
         (audio->text accuracy, text->audio accuracy), scalars in [0, 1].
     """
-    target = torch.arange(logits.size(0), device=logits.device)
-    acc_a2t = (logits.argmax(dim=1) == target).float().mean()
-    acc_t2a = (logits.argmax(dim=0) == target).float().mean()
+    acc_a2t = (audio_to_text.argmax(dim=1) == target).float().mean()
+    acc_t2a = (text_to_audio.argmax(dim=1) == target).float().mean()
     return acc_a2t.detach(), acc_t2a.detach()

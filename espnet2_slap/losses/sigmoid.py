@@ -7,22 +7,29 @@ import torch
 import torch.nn.functional as F
 
 from espnet2_slap.losses.abs_contrastive_loss import AbsContrastiveLoss, in_batch_accuracy
+from espnet2_slap.losses.distributed_gather import gather_rows
 
 
 class SigmoidLoss(AbsContrastiveLoss):
     """Every audio-text pair of the batch is a binary problem: matched (+1) or not (-1).
 
     ``L = -(1 / B) * sum_ij log sigmoid(y_ij * (s * a_i . t_j + b))`` with ``y_ii = 1`` and
-    ``y_ij = -1`` otherwise. SigLIP initialises ``s = 10`` and ``b = -10``.
+    ``y_ij = -1`` otherwise. SigLIP initialises ``s = 10`` and ``b = -10``. Under data
+    parallelism each rank's clips are also scored against every other rank's captions.
 
     Args:
         init_temperature: starting temperature ``1 / s``.
         init_bias: starting bias ``b``.
         min_temperature: lower bound of the temperature.
+        gather_distributed: use the other ranks' captions as negatives.
     """
 
     def __init__(
-        self, init_temperature: float = 0.1, init_bias: float = -10.0, min_temperature: float = 0.01
+        self,
+        init_temperature: float = 0.1,
+        init_bias: float = -10.0,
+        min_temperature: float = 0.01,
+        gather_distributed: bool = True,
     ):
         super().__init__()
         if not 0 < min_temperature <= init_temperature:
@@ -32,15 +39,21 @@ class SigmoidLoss(AbsContrastiveLoss):
         self.log_inv_temperature = torch.nn.Parameter(torch.tensor(math.log(1.0 / init_temperature)))
         self.bias = torch.nn.Parameter(torch.tensor(float(init_bias)))
         self.max_log_inv_temperature = math.log(1.0 / min_temperature)
+        self.gather_distributed = gather_distributed
 
     def forward(
         self, audio: torch.Tensor, text: torch.Tensor
     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
         scale = self.log_inv_temperature.clamp(max=self.max_log_inv_temperature).exp()
-        logits = scale * audio @ text.t() + self.bias
-        signs = 2 * torch.eye(logits.size(0), device=logits.device, dtype=logits.dtype) - 1
-        loss = -F.logsigmoid(signs * logits).sum() / logits.size(0)
-        acc_a2t, acc_t2a = in_batch_accuracy(logits)
+        all_text, offset = gather_rows(text) if self.gather_distributed else (text, 0)
+        all_audio, _ = gather_rows(audio) if self.gather_distributed else (audio, 0)
+        audio_to_text = scale * audio @ all_text.t() + self.bias  # (B, B_total)
+        target = offset + torch.arange(audio.size(0), device=audio.device)
+        signs = -torch.ones_like(audio_to_text)
+        signs[torch.arange(audio.size(0)), target] = 1.0
+        loss = -F.logsigmoid(signs * audio_to_text).sum() / audio.size(0)
+        text_to_audio = scale * text @ all_audio.t()
+        acc_a2t, acc_t2a = in_batch_accuracy(audio_to_text, text_to_audio, target)
         stats = dict(
             temperature=(1.0 / scale).detach(),
             bias=self.bias.detach(),

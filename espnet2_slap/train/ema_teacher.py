@@ -53,9 +53,9 @@ class EMATeacher(torch.nn.Module):
     The teacher is always in eval mode: :meth:`train` is overridden, so ``model.train()``
     never turns on dropout or drop-path inside the teacher.
 
-    Buffers (saved in ``state_dict``): ``step`` (EMA updates done) and ``total_steps``
-    (length of the momentum schedule, settable later with :meth:`set_total_steps` because
-    it is often known only once the data iterator exists).
+    Buffers: ``step`` (EMA updates done; saved in ``state_dict``) and ``total_steps``
+    (length of the momentum schedule, not saved: the trainer sets it with
+    :meth:`set_total_steps` from the run's own epochs and batches each time it starts).
 
     Args:
         student: the module to copy (deep copy).
@@ -76,7 +76,9 @@ class EMATeacher(torch.nn.Module):
         self.start = start
         self.end = end
         self.register_buffer("step", torch.tensor(0, dtype=torch.int64))
-        self.register_buffer("total_steps", torch.tensor(0, dtype=torch.int64))
+        # Not persistent: a resumed run recomputes it from its own epochs (which may have been
+        # extended), while ``step`` continues from the checkpoint.
+        self.register_buffer("total_steps", torch.tensor(0, dtype=torch.int64), persistent=False)
         if total_steps:
             self.set_total_steps(total_steps)
         self.train(False)

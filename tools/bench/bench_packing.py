@@ -22,7 +22,9 @@ import math
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import warnings
 from typing import Dict, List, Sequence
 
 import numpy as np
@@ -134,9 +136,9 @@ def measure_forward(args, pattern: str, seconds: float, device) -> Dict:
 
 
 def forward_probe(spec: Dict) -> None:
-    """Child process: build the encoder, time ``repeats`` forwards, report the peak memory a
-    forward adds (CUDA: allocator peak; CPU: the process's peak RSS, reset before the forward
-    through /proc/self/clear_refs, minus its RSS before it)."""
+    """Child process: build the encoder, time ``repeats`` forwards, then measure the peak
+    memory one forward allocates on top of what exists before it (CUDA: the allocator's
+    peak; CPU: the allocator timeline of the PyTorch profiler)."""
     device = torch.device(spec["device"])
     pattern = ["global"] if spec["pattern"] == "global" else ["local", "local", "global"]
     args = argparse.Namespace(**{k: spec[k] for k in ("width", "layers", "heads", "backend")})
@@ -146,33 +148,32 @@ def forward_probe(spec: Dict) -> None:
     lengths = torch.tensor([frames], device=device)
     with torch.no_grad():
         encoder(feats, lengths)  # warm-up
-        sync(device)
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats()
-            base = torch.cuda.memory_allocated()
-        else:
-            base = _proc_status_mb("VmRSS:")
-            with open("/proc/self/clear_refs", "w") as f:
-                f.write("5")  # reset the peak RSS (VmHWM) to the current RSS
         times = []
         for _ in range(spec["repeats"]):
+            sync(device)
             start = time.perf_counter()
             encoder(feats, lengths)
             sync(device)
             times.append(time.perf_counter() - start)
-    if device.type == "cuda":
-        peak_mb = (torch.cuda.max_memory_allocated() - base) / 2**20
-    else:
-        peak_mb = _proc_status_mb("VmHWM:") - base
+        peak_mb = forward_peak_memory_mb(encoder, feats, lengths, device)
     print(json.dumps(dict(seconds=statistics.median(times), peak_mb=peak_mb)))
 
 
-def _proc_status_mb(field: str) -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError(f"{field} not in /proc/self/status")
+def forward_peak_memory_mb(encoder, feats, lengths, device) -> float:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        encoder(feats, lengths)
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # export_memory_timeline is deprecated for CUDA users
+        with torch.profiler.profile(profile_memory=True, record_shapes=True, with_stack=True) as prof:
+            encoder(feats, lengths)
+        prof.export_memory_timeline(f"{tmp}/timeline.json", device="cpu")
+        with open(f"{tmp}/timeline.json") as f:
+            _, sizes = json.load(f)
+    totals = [sum(sample) for sample in sizes]
+    return (max(totals) - totals[0]) / 2**20
 
 
 def main():

@@ -5,24 +5,26 @@
         --exp_dirs exp/slap_train_slap_tiny exp/slap_train_slap_tiny_clap_only \\
         --names "SLAP" "CLAP only" --data_root dump/raw --output exp/RESULTS.md
 
-Reads ``<exp_dir>/inference_*/<set>/score/results.json`` (the newest one when a set was
-scored several times). Every number in a results file becomes a table row named by its
-path, e.g. ``text_to_audio / R@1`` in the ``retrieval`` table, so the reader follows the
-scorer's schema without knowing it: sections (``retrieval`` first, then the others in file
-order) become tables, nested dicts become row names, and non-numeric entries are left out.
-With two experiments a last column gives the difference (second - first). Sets whose
-results have a ``captioning`` section also get a sample of generated captions.
+Reads ``<exp_dir>/inference_*/<set>/score/results.json`` as written by
+``espnet2_slap.bin.slap_score`` (the newest one when a set was scored several times) and the
+training log of each experiment, and writes one compact table per set and task: one row per
+experiment, a chance row, the paper's metrics as columns.
 """
 
 import argparse
 import json
+import re
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
-Metrics = List[Tuple[str, Optional[float]]]
-FIRST_SECTIONS = ("retrieval",)
+RETRIEVAL_COLUMNS = [("recall_at_1", "R@1"), ("recall_at_5", "R@5"), ("recall_at_10", "R@10"),
+                     ("map_at_10", "mAP@10"), ("median_rank", "MedR")]
+ZEROSHOT_COLUMNS = [("top1_accuracy", "chance_top1", "top-1 (%)"),
+                    ("top5_accuracy", "chance_top5", "top-5 (%)"),
+                    ("mean_per_class_accuracy", "chance_top1", "mean per-class (%)")]
+CAPTIONING_COLUMNS = ["BLEU-4", "METEOR", "ROUGE-L", "CIDEr-D", "SPICE", "SPIDEr"]
 
 
 def find_results(exp_dir: Path) -> Dict[str, Path]:
@@ -35,76 +37,102 @@ def find_results(exp_dir: Path) -> Dict[str, Path]:
     return found
 
 
-def flatten_metrics(node: Any, prefix: str = "") -> Metrics:
-    """``(row name, value)`` for every number (or null) under ``node``, in file order."""
-    if isinstance(node, dict):
-        rows: Metrics = []
-        for key, value in node.items():
-            rows += flatten_metrics(value, f"{prefix} / {key}" if prefix else str(key))
-        return rows
-    is_number = isinstance(node, (int, float)) and not isinstance(node, bool)
-    if prefix and (node is None or is_number):
-        return [(prefix, None if node is None else float(node))]
-    return []
+def load_results(path: Path) -> Optional[Dict[str, Any]]:
+    """The JSON object in ``path``, or None (with a warning) when it cannot be used."""
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        print(f"compare_results.py: warning: cannot read {path}: {err}", file=sys.stderr)
+        return None
+    if not isinstance(results, dict):
+        print(f"compare_results.py: warning: {path} holds no JSON object", file=sys.stderr)
+        return None
+    return results
 
 
-def sections_of(results: Dict[str, Any]) -> Dict[str, Metrics]:
-    """{section: rows}; numbers at the top level form a "summary" section."""
-    sections: Dict[str, Metrics] = {}
-    top_level: Metrics = []
-    for key, value in results.items():
-        if isinstance(value, dict):
-            rows = flatten_metrics(value)
-            if rows:
-                sections[key] = rows
-        else:
-            top_level += flatten_metrics(value, key)
-    if top_level:
-        sections["summary"] = top_level
-    ordered = {name: sections[name] for name in FIRST_SECTIONS if name in sections}
-    ordered.update((name, rows) for name, rows in sections.items() if name not in ordered)
-    return ordered
+def training_summary(exp_dir: Path) -> str:
+    """"E epochs, N steps, T min" from ESPnet's train.log (cumulative counts), or "n/a"."""
+    log = exp_dir / "train.log"
+    if not log.exists():
+        return "n/a"
+    epochs = steps = 0
+    seconds = 0.0
+    pattern = re.compile(r"(\d+)epoch results: \[train\].*?time=([^,]+), total_count=(\d+)")
+    for match in pattern.finditer(log.read_text(encoding="utf-8", errors="replace")):
+        epochs, steps = int(match.group(1)), int(match.group(3))
+        seconds += parse_duration(match.group(2))
+    return f"{epochs} epochs, {steps} steps, {seconds / 60:.1f} min" if epochs else "n/a"
 
 
-def row_decimals(values: Sequence[Optional[float]]) -> int:
-    """4 decimals for rows of scores below 1 (BLEU, CIDEr, ...), 2 for percentages and ranks."""
-    return 4 if all(abs(v) < 1 for v in values if v is not None) else 2
+def parse_duration(text: str) -> float:
+    """ESPnet's humanfriendly durations ("2 minutes and 49.63 seconds") -> seconds."""
+    units = {"hour": 3600.0, "minute": 60.0, "second": 1.0}
+    return sum(float(value) * units[unit]
+               for value, unit in re.findall(r"([\d.]+) (hour|minute|second)s?", text))
 
 
-def format_value(value: Optional[float], decimals: int, sign: bool = False) -> str:
-    """A table cell: integers as integers (unless signed), None as "n/a"."""
+def cell(text: Any) -> str:
+    """Text safe inside a markdown table cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def number(value: Any, decimals: int = 2) -> str:
+    if isinstance(value, dict) and "unavailable_reason" in value:
+        return "n/a"
     if value is None:
         return "n/a"
-    if value.is_integer() and not sign:
-        return str(int(value))
-    return f"{value:{'+' if sign else ''}.{decimals}f}"
+    value = float(value)
+    return str(int(value)) if value.is_integer() else f"{value:.{decimals}f}"
 
 
-def cell(text: str) -> str:
-    """Text safe inside a markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " ")
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> List[str]:
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |",
+             "|" + "---|" + "---:|" * (len(header) - 1)]
+    return lines + ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
 
 
-def comparison_table(names: Sequence[str], per_exp: Sequence[Metrics]) -> List[str]:
-    """Markdown table: one row per metric, one column per experiment (+ difference for two)."""
-    row_names: List[str] = []
-    for rows in per_exp:
-        row_names += [name for name, _ in rows if name not in row_names]
-    values = [dict(rows) for rows in per_exp]
-    with_difference = len(names) == 2
-    columns = ["metric", *names] + ([f"{names[1]} - {names[0]}"] if with_difference else [])
-    lines = ["| " + " | ".join(cell(c) for c in columns) + " |",
-             "|" + "---|" * len(columns)]
-    for row in row_names:
-        row_values = [table.get(row) for table in values]
-        decimals = row_decimals(row_values)
-        cells = [cell(row)] + [format_value(v, decimals) for v in row_values]
-        if with_difference:
-            first, second = row_values
-            both = first is not None and second is not None
-            cells.append(format_value(second - first, decimals, sign=True) if both else "n/a")
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
+def retrieval_table(names: Sequence[str], results: Sequence[Optional[dict]]) -> List[str]:
+    directions = [("text_to_audio", "T→A"), ("audio_to_text", "A→T")]
+    columns = [(d, key) for d, _ in directions for key, _ in RETRIEVAL_COLUMNS]
+    header = ["model"] + [f"{short} {label}" for _, short in directions for _, label in RETRIEVAL_COLUMNS]
+    scored = [(name, r["retrieval"]) for name, r in zip(names, results) if r and r.get("retrieval")]
+    if not scored:
+        return []
+    rows = [[name] + [number(retrieval[d].get(key)) for d, key in columns] for name, retrieval in scored]
+    first = scored[0][1]
+    rows.append(["*chance*"] + ["–" if key == "median_rank" else number(first[d]["chance"].get(key))
+                                for d, key in columns])
+    sizes = f"{first.get('n_audio')} clips, {first.get('n_captions')} captions"
+    return table(header, rows) + ["", f"{sizes}; R@k and mAP@10 in %, MedR = median rank."]
+
+
+def zeroshot_table(names: Sequence[str], results: Sequence[Optional[dict]]) -> List[str]:
+    rows, last = [], None
+    for name, result in zip(names, results):
+        zeroshot = (result or {}).get("zeroshot")
+        if zeroshot:
+            rows.append([name] + [number(zeroshot.get(key)) for key, _, _ in ZEROSHOT_COLUMNS])
+            last = zeroshot
+    if last is None:
+        return []
+    rows.append(["*chance*"] + [number(last.get(chance)) for _, chance, _ in ZEROSHOT_COLUMNS])
+    header = ["model"] + [label for _, _, label in ZEROSHOT_COLUMNS]
+    return table(header, rows) + ["", f"{last.get('n_clips')} clips, {last.get('n_classes')} classes."]
+
+
+def captioning_table(names: Sequence[str], results: Sequence[Optional[dict]]) -> List[str]:
+    rows, reasons = [], {}
+    for name, result in zip(names, results):
+        scores = ((result or {}).get("captioning") or {}).get("scores")
+        if scores:
+            rows.append([name] + [number(scores.get(m), 4) for m in CAPTIONING_COLUMNS])
+            for metric in CAPTIONING_COLUMNS:
+                if isinstance(scores.get(metric), dict):
+                    reasons[metric] = scores[metric]["unavailable_reason"]
+    if not rows:
+        return []
+    notes = [f"{metric} n/a: {reason}" for metric, reason in reasons.items()]
+    return table(["model"] + CAPTIONING_COLUMNS, rows) + ([""] + notes if notes else [])
 
 
 def read_first_refs(data_dir: Path) -> Dict[str, str]:
@@ -123,31 +151,17 @@ def read_first_refs(data_dir: Path) -> Dict[str, str]:
 def caption_sample(captions: Path, data_dir: Path, n_captions: int) -> List[str]:
     """Markdown table of the first ``n_captions`` generated captions with a reference."""
     refs = read_first_refs(data_dir)
-    lines = ["| utterance | generated caption | reference caption |", "|---|---|---|"]
+    lines = ["| clip | generated caption | reference caption |", "|---|---|---|"]
     for line in captions.read_text(encoding="utf-8").splitlines()[:n_captions]:
         utt_id, _, caption = line.partition(" ")
-        lines.append(f"| {cell(utt_id)} | {cell(caption.strip())} | "
-                     f"{cell(refs.get(utt_id, 'n/a'))} |")
+        lines.append(f"| {cell(utt_id)} | {cell(caption.strip())} | {cell(refs.get(utt_id, 'n/a'))} |")
     return lines
-
-
-def load_results(path: Path) -> Optional[Dict[str, Any]]:
-    """The JSON object in ``path``, or None (with a warning) when it cannot be used."""
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        print(f"compare_results.py: warning: cannot read {path}: {err}", file=sys.stderr)
-        return None
-    if not isinstance(results, dict):
-        print(f"compare_results.py: warning: {path} holds no JSON object", file=sys.stderr)
-        return None
-    return results
 
 
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--exp_dirs", type=Path, nargs="+", required=True)
-    parser.add_argument("--names", nargs="+", help="column names (default: directory names)")
+    parser.add_argument("--names", nargs="+", help="row names (default: directory names)")
     parser.add_argument("--data_root", type=Path, default=Path("dump/raw"),
                         help="where <set>/text_refs are, for the caption sample")
     parser.add_argument("--title", default="Comparison of experiments")
@@ -168,19 +182,16 @@ def main(argv: Sequence[str]) -> int:
 
     lines = [f"# {args.title}", "",
              f"- date: `{datetime.now().astimezone().strftime('%Y-%m-%d %H:%M:%S %Z')}`", ""]
-    lines += ["| experiment | directory |", "|---|---|"]
-    lines += [f"| {cell(name)} | `{exp_dir}` |" for name, exp_dir in zip(names, args.exp_dirs)]
-    for exp_dir, exp in zip(args.exp_dirs, found):
-        if not exp:
-            lines += ["", f"No scores were found in `{exp_dir}`."]
+    lines += table(["model", "directory", "training"],
+                   [[name, f"`{exp_dir}`", training_summary(exp_dir)]
+                    for name, exp_dir in zip(names, args.exp_dirs)])
     for dset in dsets:
-        per_exp = [sections_of(exp.get(dset) or {}) for exp in loaded]
-        section_names: List[str] = []
-        for sections in per_exp:
-            section_names += [name for name in sections if name not in section_names]
-        for section in section_names:
-            lines += ["", f"## {dset}: {section}", ""]
-            lines += comparison_table(names, [sections.get(section, []) for sections in per_exp])
+        per_exp = [exp.get(dset) for exp in loaded]
+        for title, make in (("retrieval", retrieval_table), ("zero-shot classification", zeroshot_table),
+                            ("captioning", captioning_table)):
+            rows = make(names, per_exp)
+            if rows:
+                lines += ["", f"## {dset}: {title}", ""] + rows
 
     for name, exp, exp_results in zip(names, found, loaded):
         for dset in dsets:
@@ -188,7 +199,7 @@ def main(argv: Sequence[str]) -> int:
                 continue
             captions = exp[dset].parent.parent / "captions"
             if captions.exists():
-                lines += ["", f"## Caption sample: {name}, {dset}", ""]
+                lines += ["", f"## {dset}: generated captions ({name})", ""]
                 lines += caption_sample(captions, args.data_root / dset, args.n_captions)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -19,14 +19,17 @@ class AbsAudioEncoder(torch.nn.Module, ABC):
     def output_size(self) -> int:
         """Width of the output tokens."""
 
-    @abstractmethod
-    def num_tokens(self, feats_lengths: torch.Tensor) -> torch.Tensor:
-        """``(B,)`` number of output tokens for clips of ``feats_lengths`` frames."""
-
     @property
     def supports_token_mask(self) -> bool:
-        """Whether ``forward`` accepts a ``token_mask`` (needed by the SSL objective)."""
+        """Whether ``forward`` accepts a ``token_mask`` (needed by the SSL objective).
+
+        Encoders that do must also implement :meth:`num_tokens`.
+        """
         return False
+
+    def num_tokens(self, feats_lengths: torch.Tensor) -> torch.Tensor:
+        """``(B,)`` number of input (= output) tokens for clips of ``feats_lengths`` frames."""
+        raise NotImplementedError(f"{type(self).__name__} does not report token counts")
 
     @abstractmethod
     def forward(
@@ -44,5 +47,5 @@ class AbsAudioEncoder(torch.nn.Module, ABC):
                 replaced by a learned mask token before the Transformer blocks.
 
         Returns:
-            Packed ``(N, output_size())`` token features, ``N = num_tokens(lengths).sum()``.
+            Packed ``(N, output_size())`` token features, one segment per clip.
         """

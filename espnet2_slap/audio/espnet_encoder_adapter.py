@@ -34,9 +34,6 @@ class ESPnetEncoderAdapter(AbsAudioEncoder):
     def output_size(self) -> int:
         return self.encoder.output_size()
 
-    def num_tokens(self, feats_lengths: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError(f"{type(self.encoder).__name__} does not expose token counts")
-
     def forward(
         self,
         feats: torch.Tensor,

@@ -25,7 +25,7 @@ common_opts=(
     --valid_set valid
     --test_sets "test"
     --zeroshot_sets "zeroshot_test"
-    --nbpe 300
+    --nbpe 500
     --nj 2
     --inference_nj 2
     --ngpu 0

@@ -45,16 +45,16 @@ def test_temperature_is_learned_and_clamped():
     loss_fn = InfoNCELoss(init_temperature=0.07, min_temperature=0.05).double()
     loss, _ = loss_fn(audio, text)
     loss.backward()
-    assert loss_fn.log_inv_temperature.grad is not None
+    assert loss_fn.logit_scale.log_inv_temperature.grad is not None
     with torch.no_grad():
-        loss_fn.log_inv_temperature.fill_(math.log(1 / 0.001))  # beyond the clamp
+        loss_fn.logit_scale.log_inv_temperature.fill_(math.log(1 / 0.001))  # beyond the clamp
     _, stats = loss_fn(audio, text)
     assert stats["temperature"].item() == pytest.approx(0.05)
-    loss_fn.log_inv_temperature.grad = None
+    loss_fn.logit_scale.log_inv_temperature.grad = None
     loss_fn(audio, text)[0].backward()
-    assert loss_fn.log_inv_temperature.grad.item() == 0  # clamped: no push further
+    assert loss_fn.logit_scale.log_inv_temperature.grad.item() == 0  # clamped: no push further
     fixed = InfoNCELoss(learnable_temperature=False)
-    assert not fixed.log_inv_temperature.requires_grad
+    assert not fixed.logit_scale.log_inv_temperature.requires_grad
     with pytest.raises(ValueError, match="min_temperature"):
         InfoNCELoss(init_temperature=0.01, min_temperature=0.05)
 

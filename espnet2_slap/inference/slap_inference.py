@@ -199,8 +199,7 @@ class SLAPInference:
     @property
     def logit_scale(self) -> float:
         """``1 / temperature`` learned by the contrastive loss."""
-        loss = self.model.contrastive_loss
-        return float(loss.log_inv_temperature.clamp(max=loss.max_log_inv_temperature).exp())
+        return float(self.model.contrastive_loss.logit_scale().detach())
 
     def classify(
         self,

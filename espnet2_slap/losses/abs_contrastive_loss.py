@@ -7,7 +7,11 @@ import torch
 
 
 class AbsContrastiveLoss(torch.nn.Module, ABC):
-    """Aligns paired audio and text embeddings of a batch; owns its temperature."""
+    """Aligns paired audio and text embeddings of a batch; owns its temperature.
+
+    Implementations keep the learned ``1 / temperature`` in ``self.logit_scale``, a
+    :class:`~espnet2_slap.losses.logit_scale.ClampedLogitScale` (inference reads it).
+    """
 
     @abstractmethod
     def forward(

@@ -1,6 +1,5 @@
 """Symmetric InfoNCE (the CLAP / CLIP loss) with a learnable, clamped temperature."""
 
-import math
 from typing import Dict, Tuple
 
 import torch
@@ -8,6 +7,7 @@ import torch.nn.functional as F
 
 from espnet2_slap.losses.abs_contrastive_loss import AbsContrastiveLoss, in_batch_accuracy
 from espnet2_slap.losses.distributed_gather import gather_rows
+from espnet2_slap.losses.logit_scale import ClampedLogitScale
 
 
 class InfoNCELoss(AbsContrastiveLoss):
@@ -33,20 +33,15 @@ class InfoNCELoss(AbsContrastiveLoss):
         gather_distributed: bool = True,
     ):
         super().__init__()
-        if not 0 < min_temperature <= init_temperature:
-            raise ValueError(
-                f"need 0 < min_temperature ({min_temperature}) <= init_temperature ({init_temperature})"
-            )
-        self.log_inv_temperature = torch.nn.Parameter(
-            torch.tensor(math.log(1.0 / init_temperature)), requires_grad=learnable_temperature
+        self.logit_scale = ClampedLogitScale(
+            init_temperature, min_temperature, learnable=learnable_temperature
         )
-        self.max_log_inv_temperature = math.log(1.0 / min_temperature)
         self.gather_distributed = gather_distributed
 
     def forward(
         self, audio: torch.Tensor, text: torch.Tensor
     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
-        scale = self.log_inv_temperature.clamp(max=self.max_log_inv_temperature).exp()
+        scale = self.logit_scale()
         all_text, offset = gather_rows(text) if self.gather_distributed else (text, 0)
         all_audio, _ = gather_rows(audio) if self.gather_distributed else (audio, 0)
         audio_to_text = scale * audio @ all_text.t()  # (B, B_total)

@@ -64,6 +64,33 @@ def test_each_loss_term_decreases_when_overfitting():
     assert int(model.ssl_objective.teacher.step) == 60
 
 
+def test_teacher_starts_from_the_student_as_training_starts():
+    """Weights loaded into the student after the model was built (ESPnet's --init_param)
+    reach the teacher before its first EMA update, and only then."""
+    torch.manual_seed(0)
+    model, args = build()
+    args.optim, args.optim_conf, args.ema_total_steps = "adam", {"lr": 1e-3}, 10
+    (optimizer,) = SLAPTask.build_optimizers(args, model)
+    teacher = model.ssl_objective.teacher.module["encoder"]
+    with torch.no_grad():  # what --init_param model.pth:audio_encoder:audio_encoder does
+        for p in model.audio_encoder.parameters():
+            p.add_(torch.randn_like(p))
+    batch = fixed_batch(args, ["a dog barks", "a bell rings"], [1.0, 0.5])
+    model.train()
+    loss, _, _ = model(**batch)
+    for (name, t), s in zip(teacher.named_parameters(), model.audio_encoder.parameters()):
+        assert torch.equal(t, s), name
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()  # the first EMA update: from now on the teacher trails the student
+    assert int(model.ssl_objective.teacher.step) == 1
+    before = [t.clone() for t in teacher.parameters()]
+    model(**batch)
+    for b, t in zip(before, teacher.parameters()):
+        assert torch.equal(b, t)
+    assert any(not torch.equal(t, s) for t, s in zip(teacher.parameters(), model.audio_encoder.parameters()))
+
+
 @pytest.mark.parametrize("mode, student_passes", [("separate", 2), ("shared", 1)])
 def test_ssl_forward_modes(mode, student_passes):
     model, args = build(model_conf={**TINY_CONFIG["model_conf"], "ssl_forward": mode})

@@ -73,6 +73,8 @@ class MaskedSelfDistillation(torch.nn.Module):
             stats: diagnostics of the loss (e.g. teacher entropy) and the EMA momentum.
             masked_tokens: the student's packed output on the masked input ``(N, D)``.
         """
+        if self.training and int(self.teacher.step) == 0:
+            self._start_teacher_from(audio_encoder)
         num_tokens = audio_encoder.num_tokens(feats_lengths)
         token_mask = random_token_mask(num_tokens, self.mask_ratio).to(feats.device)
         masked_tokens = audio_encoder(feats, feats_lengths, token_mask=token_mask)
@@ -89,6 +91,17 @@ class MaskedSelfDistillation(torch.nn.Module):
         if self.teacher.total_steps > 0:  # set once the trainer knows the number of steps
             stats = dict(stats, ema_momentum=torch.tensor(self.teacher.momentum()))
         return loss, stats, masked_tokens
+
+    def _start_teacher_from(self, audio_encoder: AbsAudioEncoder) -> None:
+        """Copy the student into the teacher until the first EMA update.
+
+        The teacher was copied when the model was built, but ESPnet's ``--init_param`` loads
+        weights into the student afterwards (e.g. ``model.pth:audio_encoder:audio_encoder``),
+        which would leave the teacher at the random initialisation. The student does not
+        change before the first optimizer step, so repeating the copy until then is exact;
+        a resumed run has ``step > 0`` and keeps its saved teacher.
+        """
+        self.teacher.reset_from(self._student(audio_encoder))
 
     def update_teacher(self, audio_encoder: AbsAudioEncoder) -> None:
         """``teacher = m * teacher + (1 - m) * student`` for encoder and head."""

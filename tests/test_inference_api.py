@@ -1,6 +1,7 @@
 """SLAPInference: deterministic embeddings, bad-input behaviour, long audio, packing."""
 
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import torch
 from espnet2_slap.bin.slap_pack import main as pack_main
 from espnet2_slap.inference.audio_input import AudioInputError
 from espnet2_slap.inference.long_audio import chunk_spans, merge_chunk_embeddings
-from espnet2_slap.inference.slap_inference import SLAPInference
+from espnet2_slap.inference import SLAPInference
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +163,25 @@ def test_model_zoo_tag_goes_through_espnet_model_zoo(slap, tiny_exp, tmp_path, m
     assert requested == ["someone/slap_tiny"]
     clip = tone(1.5)
     np.testing.assert_array_equal(from_tag.embed_audio(clip, 16000), slap.embed_audio(clip, 16000))
+
+
+def test_readme_python_example_runs(tiny_exp, tmp_path, monkeypatch):
+    """The README's "Using a trained model" block, as written, on a packed tiny model."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("## Using a trained model", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tiny_exp.parent)
+    archive = tmp_path / "packed.zip"
+    pack_main([
+        "--slap_train_config", str(tiny_exp / "config.yaml"),
+        "--slap_model_file", str(tiny_exp / "model.pth"),
+        "--outpath", str(archive),
+    ])
+    monkeypatch.chdir(tmp_path)
+    soundfile.write("dog.wav", tone(1.0), 16000)
+    soundfile.write("bell.flac", tone(2.0, rate=44100, freq=900), 44100)
+    assert '"exp/slap_train_slap_tiny/packed_model.zip"' in block
+    namespace = {}
+    exec(block.replace('"exp/slap_train_slap_tiny/packed_model.zip"', repr(str(archive))), namespace)
+    audio, text = namespace["audio"], namespace["text"]
+    assert audio.shape == text.shape == (2, namespace["slap"].embed_dim)
+    np.testing.assert_allclose(np.linalg.norm(audio, axis=1), 1.0, atol=1e-5)

@@ -356,12 +356,12 @@ def test_compare_results_tables_side_by_side(tmp_path):
     lines = text.splitlines()
     assert f"| full | `{exp_a}` | 2 epochs, 74 steps, 4.0 min |" in lines
     assert f"| clap only | `{exp_b}` | n/a |" in lines
-    assert "| full | 10 | 40.50 | 60 | 20.25 | 7 | 12 | 41 | 70 | 22 | 3 |" in lines
-    assert "| clap only | 15 | 45.50 | 65 | 25 | 5 | 11 | 30 | 50 | 18 | 9.50 |" in lines
-    assert "| *chance* | 5 | 25 | 50 | 14.60 | – | 5 | 25 | 50 | 14.60 | – |" in lines
+    assert "| full | 10.00 | 40.50 | 60.00 | 20.25 | 7 | 12.00 | 41.00 | 70.00 | 22.00 | 3 |" in lines
+    assert "| clap only | 15.00 | 45.50 | 65.00 | 25.00 | 5 | 11.00 | 30.00 | 50.00 | 18.00 | 9.5 |" in lines
+    assert "| *chance* | 5.00 | 25.00 | 50.00 | 14.60 | – | 5.00 | 25.00 | 50.00 | 14.60 | – |" in lines
     assert "| full | 0.2500 | 0.1250 | 0.5000 | 0.0104 | n/a | n/a |" in lines
     assert "SPICE n/a: offline" in lines and "SPIDEr n/a: needs SPICE" in lines
-    assert "| full | 30 | 80 | 25.50 |" in lines and "| *chance* | 10 | 50 | 10 |" in lines
+    assert "| full | 30.00 | 80.00 | 25.50 |" in lines and "| *chance* | 10.00 | 50.00 | 10.00 |" in lines
     assert (text.index("## test: retrieval") < text.index("## test: captioning")
             < text.index("## zs: zero-shot classification"))
     assert "## test: generated captions (full)" in text

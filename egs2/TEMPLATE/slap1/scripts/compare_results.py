@@ -77,12 +77,18 @@ def cell(text: Any) -> str:
 
 
 def number(value: Any, decimals: int = 2) -> str:
-    if isinstance(value, dict) and "unavailable_reason" in value:
+    """A score with fixed decimals, or "n/a" for a missing or unavailable one."""
+    if value is None or (isinstance(value, dict) and "unavailable_reason" in value):
         return "n/a"
+    return f"{float(value):.{decimals}f}"
+
+
+def rank(value: Any) -> str:
+    """A median rank: whole, or halfway between two ranks."""
     if value is None:
         return "n/a"
     value = float(value)
-    return str(int(value)) if value.is_integer() else f"{value:.{decimals}f}"
+    return str(int(value)) if value.is_integer() else f"{value:.1f}"
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> List[str]:
@@ -98,7 +104,8 @@ def retrieval_table(names: Sequence[str], results: Sequence[Optional[dict]]) -> 
     scored = [(name, r["retrieval"]) for name, r in zip(names, results) if r and r.get("retrieval")]
     if not scored:
         return []
-    rows = [[name] + [number(retrieval[d].get(key)) for d, key in columns] for name, retrieval in scored]
+    rows = [[name] + [(rank if key == "median_rank" else number)(retrieval[d].get(key)) for d, key in columns]
+            for name, retrieval in scored]
     first = scored[0][1]
     rows.append(["*chance*"] + ["–" if key == "median_rank" else number(first[d]["chance"].get(key))
                                 for d, key in columns])

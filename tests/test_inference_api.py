@@ -9,9 +9,9 @@ import soundfile
 import torch
 
 from espnet2_slap.bin.slap_pack import main as pack_main
+from espnet2_slap.inference import SLAPInference
 from espnet2_slap.inference.audio_input import AudioInputError
 from espnet2_slap.inference.long_audio import chunk_spans, merge_chunk_embeddings
-from espnet2_slap.inference import SLAPInference
 
 
 @pytest.fixture(scope="module")
@@ -117,14 +117,20 @@ def test_long_audio_is_chunked_deterministically(slap):
     np.testing.assert_array_equal(long_slap.embed_audio(clip, 16000), long_slap.embed_audio(clip, 16000))
 
 
-def test_packed_model_reloads_with_identical_embeddings(slap, tiny_exp, tmp_path, monkeypatch):
+def pack_tiny_exp(tiny_exp, archive, monkeypatch):
+    """``slap_pack`` the tiny experiment into ``archive`` (run from the experiment's parent,
+    as a recipe does; the working directory stays there)."""
     monkeypatch.chdir(tiny_exp.parent)
-    archive = tmp_path / "packed.zip"
     pack_main([
         "--slap_train_config", str(tiny_exp / "config.yaml"),
         "--slap_model_file", str(tiny_exp / "model.pth"),
         "--outpath", str(archive),
     ])
+    return archive
+
+
+def test_packed_model_reloads_with_identical_embeddings(slap, tiny_exp, tmp_path, monkeypatch):
+    archive = pack_tiny_exp(tiny_exp, tmp_path / "packed.zip", monkeypatch)
     reloaded = SLAPInference.from_pretrained(str(archive), cache_dir=tmp_path / "cache")
     clips = [tone(1.5), tone(3.0, freq=250)]
     np.testing.assert_array_equal(reloaded.embed_audio(clips, 16000), slap.embed_audio(clips, 16000))
@@ -146,10 +152,7 @@ def test_model_zoo_tag_goes_through_espnet_model_zoo(slap, tiny_exp, tmp_path, m
 
     import espnet_model_zoo.downloader as downloader
 
-    monkeypatch.chdir(tiny_exp.parent)
-    archive = tmp_path / "packed.zip"
-    pack_main(["--slap_train_config", str(tiny_exp / "config.yaml"),
-               "--slap_model_file", str(tiny_exp / "model.pth"), "--outpath", str(archive)])
+    archive = pack_tiny_exp(tiny_exp, tmp_path / "packed.zip", monkeypatch)
     repo = tmp_path / "hub" / "someone--slap_tiny"
     zipfile.ZipFile(archive).extractall(repo)
     requested = []
@@ -169,13 +172,7 @@ def test_readme_python_example_runs(tiny_exp, tmp_path, monkeypatch):
     """The README's "Using a trained model" block, as written, on a packed tiny model."""
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     block = readme.split("## Using a trained model", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
-    monkeypatch.chdir(tiny_exp.parent)
-    archive = tmp_path / "packed.zip"
-    pack_main([
-        "--slap_train_config", str(tiny_exp / "config.yaml"),
-        "--slap_model_file", str(tiny_exp / "model.pth"),
-        "--outpath", str(archive),
-    ])
+    archive = pack_tiny_exp(tiny_exp, tmp_path / "packed.zip", monkeypatch)
     monkeypatch.chdir(tmp_path)
     soundfile.write("dog.wav", tone(1.0), 16000)
     soundfile.write("bell.flac", tone(2.0, rate=44100, freq=900), 44100)

@@ -98,7 +98,7 @@ def test_text_classify_retrieve_caption(slap):
     assert len(captions) == 2 and all(isinstance(c, str) for c in captions)
 
 
-def test_long_audio_is_chunked_deterministically(slap):
+def test_long_audio_is_chunked_deterministically(tiny_exp):
     assert chunk_spans(10, 10, 5) == [(0, 10)]
     assert chunk_spans(25, 10, 5) == [(0, 10), (5, 15), (10, 20), (15, 25)]
     assert chunk_spans(23, 10, 5) == [(0, 10), (5, 15), (10, 20), (13, 23)]
@@ -106,7 +106,7 @@ def test_long_audio_is_chunked_deterministically(slap):
         chunk_spans(23, 10, 11)
 
     long_slap = SLAPInference(
-        slap.config_path, slap.model_path,
+        tiny_exp / "config.yaml", tiny_exp / "model.pth",
         max_native_seconds=3.0, chunk_seconds=2.0, chunk_hop_seconds=1.0,
     )
     clip = np.concatenate([tone(2.0), tone(2.5, freq=200)])  # 4.5 s > 3 s

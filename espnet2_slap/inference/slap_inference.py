@@ -65,8 +65,6 @@ class SLAPInference:
             if path is not None and not Path(path).is_file():
                 raise FileNotFoundError(f"no such file: {path}")
         model, args = SLAPTask.build_model_from_file(slap_train_config, slap_model_file, device)
-        self.config_path = Path(slap_train_config)
-        self.model_path = Path(slap_model_file) if slap_model_file is not None else None
         self.model = model.eval()
         self.train_args = args
         self.device = torch.device(device)

@@ -148,6 +148,7 @@ def tiny_exp(tmp_path_factory):
         ["--config", str(config), "--token_list", str(token_list), "--normalize", "global_mvn",
          "--normalize_conf", f"stats_file={stats}", "--output_dir", str(exp)]
     )
+    torch.manual_seed(0)  # the same untrained weights in every run of the suite
     model = SLAPTask.build_model(args)
     with (exp / "config.yaml").open("w") as f:
         yaml_no_alias_safe_dump(vars(args), f, indent=4, sort_keys=False)

@@ -110,6 +110,22 @@ def test_score_retrieval_and_zeroshot(tiny_exp, test_set, tmp_path):
     assert [c["class_name"] for c in zeroshot["per_class"]] == ["dog", "bell", "piano"]
 
 
+def test_score_accepts_an_empty_generated_caption(tiny_exp, test_set, tmp_path):
+    """A caption decoder may stop at once; ``slap_inference`` then writes a line with the id
+    only, and scoring counts it as an empty caption instead of rejecting the file."""
+    inference = tmp_path / "inference"
+    slap_inference.main([*model_args(tiny_exp), "--data_path_and_name_and_type",
+                         f"{test_set}/wav.scp,speech,sound", "--output_dir", str(inference),
+                         "--max_caption_length", "6"])
+    (inference / "captions").write_text("u0 \nu1 a dog is heard\nu2 a piano\n", encoding="utf-8")
+    score = tmp_path / "score"
+    slap_score.main(["--task", "retrieval", *model_args(tiny_exp), "--data_dir", str(test_set),
+                     "--inference_dir", str(inference), "--output_dir", str(score)])
+    results = json.loads((score / "results.json").read_text())
+    assert results["captioning"]["scores"]["BLEU-1"] > 0
+    assert "| u0 | (empty) |" in (score / "results.md").read_text()
+
+
 @pytest.fixture(scope="module")
 def packed_model(tiny_exp, tmp_path_factory):
     out = tmp_path_factory.mktemp("packed") / "model.zip"

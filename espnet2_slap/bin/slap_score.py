@@ -49,8 +49,9 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def read_table(path: Path, multi: bool = False) -> Dict[str, object]:
-    """``utt value`` lines -> dict (``multi``: value lists, keys may repeat)."""
+def read_table(path: Path, multi: bool = False, allow_empty: bool = False) -> Dict[str, object]:
+    """``utt value`` lines -> dict (``multi``: value lists, keys may repeat; ``allow_empty``:
+    a line holding only the id has the value "", as a generated caption may be empty)."""
     if not path.is_file():
         raise SystemExit(f"error: missing {path}")
     table: Dict[str, object] = {}
@@ -59,6 +60,8 @@ def read_table(path: Path, multi: bool = False) -> Dict[str, object]:
             if not line.strip():
                 continue
             parts = line.rstrip("\n").split(maxsplit=1)
+            if len(parts) == 1 and allow_empty:
+                parts.append("")
             if len(parts) != 2:
                 raise SystemExit(f"error: {path}:{number}: expected 'utt_id value'")
             if multi:
@@ -98,7 +101,7 @@ def score_retrieval(slap: SLAPInference, args, keys, audio, out: Path) -> Tuple[
 
     predictions_file = Path(args.inference_dir) / "captions"
     if predictions_file.is_file():
-        predictions = read_table(predictions_file)
+        predictions = read_table(predictions_file, allow_empty=True)
         predictions = {k: predictions.get(k, "") for k in keys}
         captioning = evaluate_captions(predictions, {k: references[k] for k in keys})
         summary["captioning"] = to_jsonable(captioning)

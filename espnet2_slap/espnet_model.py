@@ -23,12 +23,15 @@ from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.train.abs_espnet_model import AbsESPnetModel
 
 from espnet2_slap.audio.abs_audio_encoder import AbsAudioEncoder
+from espnet2_slap.audio.features import per_clip_frontend, per_clip_specaug
 from espnet2_slap.decoder.abs_caption_decoder import AbsCaptionDecoder
 from espnet2_slap.layers.attention_pooling import AttentionPooling
 from espnet2_slap.layers.packed_batch import PackedBatch
 from espnet2_slap.losses.abs_contrastive_loss import AbsContrastiveLoss
-from espnet2_slap.losses.self_distillation import MaskedSelfDistillation
+from espnet2_slap.losses.logit_scale import ClampedLogitScale
+from espnet2_slap.losses.ssl_objective import MaskedDistillationObjective
 from espnet2_slap.text.abs_text_encoder import AbsTextEncoder
+from espnet2_slap.train.precision import float32_region
 
 SSL_FORWARD_MODES = ("separate", "shared")
 
@@ -60,7 +63,7 @@ class ESPnetSLAPModel(AbsESPnetModel):
         audio_encoder: AbsAudioEncoder,
         text_encoder: AbsTextEncoder,
         contrastive_loss: AbsContrastiveLoss,
-        ssl_objective: Optional[MaskedSelfDistillation] = None,
+        ssl_objective: Optional[MaskedDistillationObjective] = None,
         caption_decoder: Optional[AbsCaptionDecoder] = None,
         token_list: Optional[List[str]] = None,
         embed_dim: int = 512,
@@ -93,24 +96,52 @@ class ESPnetSLAPModel(AbsESPnetModel):
         self.ssl_weight = ssl_weight
         self.caption_weight = caption_weight
         self.ssl_forward = ssl_forward
+        self._freeze_unused_parameters()
+
+    def _freeze_unused_parameters(self) -> None:
+        """Parameters this configuration never uses get ``requires_grad=False``.
+
+        DDP (ESPnet's default ``find_unused_parameters=False``) fails on a trainable
+        parameter that receives no gradient. Without the SSL objective nothing masks tokens,
+        so the audio encoder's mask token is unused. (Text encoders freeze their own unused
+        parts, e.g. the Hugging Face pooler.)
+        """
+        mask_token = getattr(self.audio_encoder, "mask_token", None)
+        if self.ssl_objective is None and isinstance(mask_token, torch.nn.Parameter):
+            mask_token.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> "ESPnetSLAPModel":
+        """Set train/eval mode; a frozen module (no parameter requires grad) stays in eval.
+
+        ``--freeze_param text_encoder.model`` thus also turns off the text encoder's dropout,
+        so its features in training equal those at evaluation.
+        """
+        super().train(mode)
+        if mode:
+            _frozen_modules_to_eval(self)
+        return self
 
     # ------------------------------------------------------------------ features
     def extract_feats(
         self, speech: torch.Tensor, speech_lengths: torch.Tensor
     ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """``(B, T_wav)`` waveforms -> ``(B, T, F)`` normalised features and ``(B,)`` lengths."""
-        feats, feats_lengths = self._frontend(speech, speech_lengths)
-        if self.specaug is not None and self.training:
-            feats, feats_lengths = self.specaug(feats, feats_lengths)
-        if self.normalize is not None:
-            feats, feats_lengths = self.normalize(feats, feats_lengths)
+        """``(B, T_wav)`` waveforms -> ``(B, T, F)`` normalised features and ``(B,)`` lengths.
+
+        The frontend and SpecAugment run clip by clip (``audio.features``), so a clip gets the
+        same features in any batch and at inference, and its masks scale with its own length.
+        """
+        with float32_region(speech):  # log-mels in float32 also under bf16 autocast
+            feats, feats_lengths = self._frontend(speech, speech_lengths)
+            if self.specaug is not None and self.training:
+                feats, feats_lengths = per_clip_specaug(self.specaug, feats, feats_lengths)
+            if self.normalize is not None:
+                feats, feats_lengths = self.normalize(feats, feats_lengths)
         return feats, feats_lengths
 
     def _frontend(self, speech, speech_lengths):
-        speech = speech[:, : speech_lengths.max()]
         if self.frontend is None:
-            return speech, speech_lengths
-        return self.frontend(speech, speech_lengths)
+            return speech[:, : speech_lengths.max()], speech_lengths
+        return per_clip_frontend(self.frontend, speech, speech_lengths)
 
     # ------------------------------------------------------------------ embeddings
     def pool_audio(self, tokens: PackedBatch) -> torch.Tensor:
@@ -139,57 +170,77 @@ class ESPnetSLAPModel(AbsESPnetModel):
         caption_lengths: Optional[torch.Tensor] = None,
         **kwargs,
     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], torch.Tensor]:
-        """Total loss of a batch.
+        """Total loss of a batch (Figure 1).
 
         Args:
             speech: ``(B, T_wav)`` 16 kHz waveforms; ``speech_lengths`` ``(B,)``.
-            text: ``(B, L)`` caption ids of the text encoder's tokenizer; ``text_lengths``.
-            caption: ``(B, L')`` caption ids of the decoder's token list (needed when the
-                model has a caption decoder); ``caption_lengths``.
+            text: ``(B, L)`` caption ids for the *text encoder* (its own tokenizer), read by
+                L_CLAP; ``text_lengths`` ``(B,)``.
+            caption: ``(B, L')`` the same captions as ids of the *caption decoder*'s token
+                list, read by L_CAP (needed when the model has a caption decoder);
+                ``caption_lengths`` ``(B,)``.
 
         Returns:
             loss, stats (every loss term, temperature, in-batch accuracies), weight (B).
         """
+        # 1. Features: (B, T_wav) -> (B, T, F)
         feats, feats_lengths = self.extract_feats(speech, speech_lengths)
-        stats: Dict[str, torch.Tensor] = {}
-        loss = 0.0
 
-        masked_tokens = None
+        # 2. Student encoder -> MAP -> L_CLAP. With L_SSL the student also encodes the
+        #    masked input (read in step 4); that pass runs first, as ``shared`` mode feeds
+        #    every loss from it.
+        masked = None
         if self.ssl_objective is not None:
-            loss_ssl, ssl_stats, masked_tokens = self.ssl_objective(
+            masked = self.ssl_objective.masked_student_pass(
                 self.audio_encoder, feats, feats_lengths
             )
-            loss = loss + self.ssl_weight * loss_ssl
-            stats.update(ssl_stats, loss_ssl=loss_ssl.detach())
-
-        if masked_tokens is not None and self.ssl_forward == "shared":
-            audio_tokens = masked_tokens
-        else:
-            audio_tokens = self.audio_encoder(feats, feats_lengths)
-
-        audio_emb = self.pool_audio(audio_tokens)
-        text_emb = self.embed_text(text, text_lengths)
+        shared = self.ssl_forward == "shared" and masked is not None
+        audio_tokens = masked.tokens if shared else self.audio_encoder(feats, feats_lengths)
+        audio_emb = self.pool_audio(audio_tokens)  # (B, D)
+        text_emb = self.embed_text(text, text_lengths)  # (B, D)
         loss_clap, clap_stats = self.contrastive_loss(audio_emb, text_emb)
-        loss = loss + self.clap_weight * loss_clap
-        stats.update(clap_stats, loss_clap=loss_clap.detach())
 
+        # 3. Dense audio tokens -> caption decoder -> L_CAP
+        loss_cap, cap_stats = None, {}
         if self.caption_decoder is not None:
-            if caption is None or caption_lengths is None:
-                raise ValueError(
-                    "the model has a caption decoder but the batch has no 'caption': "
-                    "give the task a --token_list so captions are tokenized for it"
-                )
-            memory, memory_valid = audio_tokens.to_padded()
-            loss_cap, cap_stats = self.caption_decoder(
-                memory, memory_valid, caption, caption_lengths
-            )
-            loss = loss + self.caption_weight * loss_cap
-            stats.update(cap_stats, loss_cap=loss_cap.detach())
+            loss_cap, cap_stats = self._caption_loss(audio_tokens, caption, caption_lengths)
 
+        # 4. Masked student + EMA teacher -> L_SSL
+        loss_ssl, ssl_stats = None, {}
+        if self.ssl_objective is not None:
+            loss_ssl, ssl_stats = self.ssl_objective(
+                self.audio_encoder, feats, feats_lengths, masked
+            )
+
+        # 5. L = a * L_CLAP + b * L_SSL + c * L_CAP (summed in a fixed order: ssl, clap, cap)
+        loss, stats = 0.0, {}
+        for name, weight, term, term_stats in (
+            ("loss_ssl", self.ssl_weight, loss_ssl, ssl_stats),
+            ("loss_clap", self.clap_weight, loss_clap, clap_stats),
+            ("loss_cap", self.caption_weight, loss_cap, cap_stats),
+        ):
+            if term is not None:
+                loss = loss + weight * term
+                stats.update(term_stats, **{name: term.detach()})
         stats["loss"] = loss.detach()
         batch_size = speech.size(0)
         loss, stats, weight = force_gatherable((loss, stats, batch_size), loss.device)
         return loss, stats, weight
+
+    def _caption_loss(
+        self,
+        audio_tokens: PackedBatch,
+        caption: Optional[torch.Tensor],
+        caption_lengths: Optional[torch.Tensor],
+    ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """L_CAP of the decoder's captions ``(B, L')`` given the packed audio tokens."""
+        if caption is None or caption_lengths is None:
+            raise ValueError(
+                "the model has a caption decoder but the batch has no 'caption': "
+                "give the task a --token_list so captions are tokenized for it"
+            )
+        memory, memory_valid = audio_tokens.to_padded()  # (B, T_max, D), (B, T_max)
+        return self.caption_decoder(memory, memory_valid, caption, caption_lengths)
 
     def collect_feats(
         self, speech: torch.Tensor, speech_lengths: torch.Tensor, **kwargs
@@ -198,8 +249,39 @@ class ESPnetSLAPModel(AbsESPnetModel):
         feats, feats_lengths = self._frontend(speech, speech_lengths)
         return {"feats": feats, "feats_lengths": feats_lengths}
 
-    # ------------------------------------------------------------------ EMA teacher
+    # ------------------------------------------------------------------ optimizer steps
     def update_teacher(self) -> None:
         """One EMA step of the SSL teacher; called once per optimizer step."""
         if self.ssl_objective is not None:
             self.ssl_objective.update_teacher(self.audio_encoder)
+
+    def after_optimizer_step(self) -> None:
+        """Run after every real optimizer step (the task hooks it to the optimizer).
+
+        Clamps every learnable temperature to its bound (on the parameter, as CLIP does, so
+        its gradient never vanishes past the bound) and moves the EMA teacher one step.
+        """
+        for module in self.modules():
+            if isinstance(module, ClampedLogitScale):
+                module.clamp_()
+        self.update_teacher()
+
+    def start_new_teacher_schedule(self) -> None:
+        """Restart the EMA schedule: the teacher is copied from the student at the next
+        training step and the momentum starts again from its first value.
+
+        Called when training starts from initial weights (``--init_param``, fine-tuning);
+        ``--resume`` then restores the saved step and teacher.
+        """
+        if self.ssl_objective is not None:
+            self.ssl_objective.teacher.restart_schedule()
+
+
+def _frozen_modules_to_eval(module: torch.nn.Module) -> None:
+    """Put in eval mode every top-most submodule whose parameters are all frozen."""
+    for child in module.children():
+        params = list(child.parameters())
+        if params and not any(p.requires_grad for p in params):
+            child.train(False)
+        else:
+            _frozen_modules_to_eval(child)

@@ -101,3 +101,64 @@ def test_gpu_backends_match_sdpa(backend, window):
     q, k, v = (t.bfloat16() for t in (q, k, v))
     out = packed_attention(q, k, v, cu(lengths).cuda(), 752, window, backend=backend)
     torch.testing.assert_close(out.float(), ref, atol=2e-2, rtol=2e-2)
+
+
+# Clips of 1, 7, 30 and 13 s: 16-frame patches of 10 ms frames, 4 frequency patches per step.
+GPU_CLIP_TOKENS = [28, 176, 752, 328]
+
+
+def gpu_backend_or_skip(backend):
+    try:
+        resolve_backend(backend, torch.device("cuda"))
+    except RuntimeError as err:
+        pytest.skip(str(err))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("backend", ["torch_varlen", "flash_attn"])
+@pytest.mark.parametrize("window", [None, 48])  # global; local = 12 steps x 4 patches
+def test_gpu_backends_match_sdpa_forward_and_backward(backend, window):
+    gpu_backend_or_skip(backend)
+    lengths = GPU_CLIP_TOKENS
+    cu_seqlens = cu(lengths).cuda()
+    q, k, v = (t.float().cuda().requires_grad_() for t in random_qkv(lengths, 4, 64))
+    upstream = torch.randn(sum(lengths), 4, 64, device="cuda")
+    ref = packed_attention(q, k, v, cu_seqlens, max(lengths), window, backend="sdpa")
+    ref_grads = torch.autograd.grad((ref * upstream).sum(), (q, k, v))
+    low = [t.detach().bfloat16().requires_grad_() for t in (q, k, v)]
+    out = packed_attention(*low, cu_seqlens, max(lengths), window, backend=backend)
+    grads = torch.autograd.grad((out.float() * upstream).sum(), low)
+    torch.testing.assert_close(out.float(), ref, atol=2e-2, rtol=2e-2)
+    for grad, ref_grad in zip(grads, ref_grads):
+        scale = ref_grad.abs().max()
+        torch.testing.assert_close(grad.float() / scale, ref_grad / scale, atol=3e-2, rtol=0)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("backend", ["torch_varlen", "flash_attn"])
+def test_gpu_encoder_backends_agree_under_bf16(backend):
+    """The whole encoder (local and global layers) on 1-30 s clips, bf16 autocast."""
+    from espnet2_slap.audio.slap_encoder import SLAPAudioEncoder
+
+    gpu_backend_or_skip(backend)
+    conf = dict(output_size=256, num_layers=3, num_heads=4, mlp_hidden_size=512)
+    torch.manual_seed(0)
+    reference = SLAPAudioEncoder(attention_backend="sdpa", **conf).cuda()
+    candidate = SLAPAudioEncoder(attention_backend=backend, **conf).cuda()
+    candidate.load_state_dict(reference.state_dict())
+    frames = torch.tensor([100, 700, 3000, 1300], device="cuda")
+    feats = torch.randn(4, 3000, 64, device="cuda")
+    outputs, grads = [], []
+    for encoder in (reference, candidate):
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            out = encoder(feats, frames).values.float()
+        out.square().mean().backward()
+        outputs.append(out)
+        grads.append(encoder.patch_embed.weight.grad)
+    assert outputs[0].shape[0] == sum(GPU_CLIP_TOKENS)
+    cosine = torch.nn.functional.cosine_similarity(outputs[0], outputs[1], dim=-1)
+    assert cosine.min() > 0.99
+    cosine = torch.nn.functional.cosine_similarity(grads[0].flatten(), grads[1].flatten(), dim=0)
+    assert cosine > 0.99

@@ -294,10 +294,11 @@ def test_beam_search_stops_early_once_no_live_hypothesis_can_win():
         (lambda dec, mem, val, tok, lens: dec.generate(mem, val, beam_size=0), "beam_size"),
         (lambda dec, mem, val, tok, lens: dec.generate(mem, val, max_length=17), "max_length"),
         (lambda dec, mem, val, tok, lens: dec.generate(mem[..., :3], val, 5), "memory must be"),
+        (lambda dec, mem, val, tok, lens: dec.generate(mem, val & False, 5), "one valid memory"),
     ],
 )
 def test_bad_inputs_raise_clear_errors(call, message):
-    decoder = tiny_decoder()
+    decoder = tiny_decoder(check_values=True)
     memory, valid = random_memory([3, 2])
     tokens, lengths = pad_captions([[3, 4, 5], [6]])
     with pytest.raises(ValueError, match=message):
@@ -309,3 +310,19 @@ def test_bad_configuration_raises():
         tiny_decoder(vocab_size=2)
     with pytest.raises(ValueError, match="num_heads"):
         tiny_decoder(num_heads=5)
+
+
+def test_training_forward_waits_for_the_device_only_when_asked(monkeypatch):
+    """Value checks (``bool(tensor)``, a host sync each step) run only with check_values."""
+    memory, valid = random_memory([3, 2])
+    tokens, lengths = pad_captions([[3, 4, 5], [6]])
+    bool_calls = []
+    tensor_bool = torch.Tensor.__bool__
+    monkeypatch.setattr(
+        torch.Tensor, "__bool__", lambda self: bool_calls.append(1) or tensor_bool(self)
+    )
+    tiny_decoder().train()(memory, valid, tokens, lengths)
+    assert bool_calls == []
+    tiny_decoder(check_values=True).train()(memory, valid, tokens, lengths)
+    assert len(bool_calls) == 3  # memory mask, caption lengths, caption ids
+

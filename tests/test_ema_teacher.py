@@ -6,9 +6,14 @@ import math
 import pytest
 import torch
 
-from espnet2_slap.losses.masked_distillation import MaskedDistillationLoss
+from espnet2_slap.losses.patch_distillation_loss import PatchDistillationLoss
 from espnet2_slap.losses.ssl_head import SSLProjectionHead
-from espnet2_slap.train.ema_teacher import EMATeacher, cosine_momentum, register_ema_update
+from espnet2_slap.train.ema_teacher import (
+    EMATeacher,
+    attach_ema_teacher,
+    cosine_momentum,
+    register_ema_update,
+)
 from espnet2_slap.train.token_masking import random_token_mask
 
 INPUT_SIZE, HIDDEN, PROTOTYPES = 6, 16, 8
@@ -50,7 +55,7 @@ class SelfDistillation(torch.nn.Module):
         super().__init__()
         self.student = TinyStudent()
         self.teacher = EMATeacher(self.student, total_steps=total_steps)
-        self.loss = MaskedDistillationLoss(PROTOTYPES, centering=centering)
+        self.loss = PatchDistillationLoss(PROTOTYPES, centering=centering)
 
     def forward(self, tokens, lengths, step):
         """Loss and stats on a mask drawn from ``step`` (so two runs draw the same masks)."""
@@ -291,3 +296,39 @@ def test_loss_decreases_when_overfitting_a_fixed_batch(centering):
     assert model.teacher.step.item() == 50 and model.teacher.momentum() == 1.0
     assert losses[-1] < 0.5 * losses[0]
     assert entropies[-1] < 0.5 * math.log(PROTOTYPES)  # targets did not collapse to uniform
+
+
+def test_attach_ema_teacher_sets_the_schedule_and_steps_once_per_optimizer_step():
+    """The task's one call wires the teacher: schedule length, then one EMA step per real
+    optimizer step (not per backward with gradient accumulation, not on a skipped step)."""
+    torch.manual_seed(0)
+
+    class Model(torch.nn.Module):  # what attach_ema_teacher reads from ESPnetSLAPModel
+        def __init__(self):
+            super().__init__()
+            self.ssl_objective = SelfDistillation(total_steps=0, centering="sinkhorn")
+            self.after_step_calls = 0
+
+        def after_optimizer_step(self):
+            self.after_step_calls += 1
+            self.ssl_objective.teacher.update(self.ssl_objective.student)
+
+    model = Model()
+    optimizer = torch.optim.SGD(trainable_parameters(model), lr=0.1)
+    schedule_calls = []
+    handle = attach_ema_teacher(model, optimizer, lambda: schedule_calls.append(1) or 7)
+    teacher = model.ssl_objective.teacher
+    assert schedule_calls == [1] and int(teacher.total_steps) == 7
+    for step in range(3):  # accum_grad = 2: two backward passes per optimizer step
+        optimizer.zero_grad()
+        for micro in range(2):
+            model.ssl_objective(fixed_tokens(), LENGTHS, step=2 * step + micro)[0].backward()
+        optimizer.step()
+    assert int(teacher.step) == 3 and model.after_step_calls == 3
+    handle.remove()
+    optimizer.step()
+    assert int(teacher.step) == 3
+
+    no_teacher = torch.nn.Linear(2, 2)  # no ssl_objective, no after_optimizer_step
+    assert attach_ema_teacher(no_teacher, optimizer, lambda: schedule_calls.append(1) or 7) is None
+    assert schedule_calls == [1]

@@ -11,6 +11,7 @@ import torch
 from espnet2_slap.bin.slap_pack import main as pack_main
 from espnet2_slap.inference import SLAPInference
 from espnet2_slap.inference.audio_input import AudioInputError
+from espnet2_slap.inference.embedding_index import EmbeddingIndex
 from espnet2_slap.inference.long_audio import chunk_spans, merge_chunk_embeddings
 
 
@@ -76,10 +77,15 @@ def test_bad_inputs_give_clear_errors(slap, tmp_path, caplog):
         slap.classify(tone(1.0), [], sample_rate=16000)
     with pytest.raises(ValueError, match="template"):
         slap.classify(tone(1.0), ["dog"], template="a dog", sample_rate=16000)
-    # silent and very short clips are documented to work
+    # silent and very short clips are documented to work; only silence is warned about
+    caplog.clear()
     with caplog.at_level(logging.WARNING):
+        slap.embed_audio(tone(1.0), 16000)
+        assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
         silent = slap.embed_audio(np.zeros(16000, dtype=np.float32), 16000)
-    assert np.isfinite(silent).all() and "silent" in caplog.text
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == ["audio array: audio is silent (all zeros); embedding it anyway"]
+    assert np.isfinite(silent).all()
     assert np.isfinite(slap.embed_audio(tone(0.005), 16000)).all()
 
 
@@ -87,15 +93,54 @@ def test_text_classify_retrieve_caption(slap):
     text = slap.embed_text(["a dog barks", "", "a bell rings"])
     assert text.shape == (3, slap.embed_dim)
     np.testing.assert_allclose(np.linalg.norm(text, axis=1), 1.0, atol=1e-5)
-    ranked = slap.classify([tone(1.0), tone(2.0, freq=200)], ["dog", "bell", "piano"], sample_rate=16000)
-    assert len(ranked) == 2 and len(ranked[0]) == 3
-    assert abs(sum(p for _, p in ranked[0]) - 1) < 1e-5
-    assert ranked[0][0][1] >= ranked[0][1][1] >= ranked[0][2][1]
+
+    # Classification: labels by softmax(logit_scale * cosine) of "the sound of {label}".
+    clips, labels = [tone(1.0), tone(2.0, freq=200)], ["dog", "bell", "piano"]
+    ranked = slap.classify(clips, labels, sample_rate=16000)
+    prompts = slap.embed_text([f"the sound of {label}" for label in labels])
+    logits = slap.logit_scale * slap.embed_audio(clips, 16000) @ prompts.T  # (2, 3)
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    for row, clip_probs in zip(ranked, probs):
+        order = np.argsort(-clip_probs)
+        assert np.diff(clip_probs[order]).max() < -1e-6  # no ties: the order is meaningful
+        assert [label for label, _ in row] == [labels[j] for j in order]
+        np.testing.assert_allclose([p for _, p in row], clip_probs[order], rtol=1e-5)
+
+    # Retrieval: index keys by cosine similarity to the query, best first.
     index = slap.index_audio({"a": tone(1.0), "b": tone(3.0, freq=200)}, 16000)
+    scores = index.embeddings @ slap.embed_text("a dog barks")[0]  # (2,)
+    assert abs(scores[0] - scores[1]) > 1e-6
+    expected = [index.keys[j] for j in np.argsort(-scores)]
     hits = slap.retrieve_audio("a dog barks", index, top_k=5)
-    assert [key for key, _ in hits[0]] in (["a", "b"], ["b", "a"])
-    captions = slap.caption([tone(1.0), tone(2.0)], 16000, max_length=10)
-    assert len(captions) == 2 and all(isinstance(c, str) for c in captions)
+    assert [key for key, _ in hits[0]] == expected
+    np.testing.assert_allclose([s for _, s in hits[0]], np.sort(scores)[::-1], rtol=1e-5)
+
+    # Captioning: greedy decoding over the clip's encoder tokens, ids read through the
+    # character token list; a clip gets the same caption alone or in a batch.
+    captions = slap.caption(clips, 16000, max_length=10)
+    token_list = slap.model.token_list
+    for clip, caption in zip(clips, captions):
+        speech = torch.from_numpy(clip)[None]
+        with torch.no_grad():
+            feats, feats_lengths = slap.model.extract_feats(speech, torch.tensor([len(clip)]))
+            memory, valid = slap.model.audio_encoder(feats, feats_lengths).to_padded()
+            (ids,) = slap.model.caption_decoder.generate(memory, valid, max_length=10)
+        assert len(ids) <= 10
+        assert caption == "".join(" " if token_list[i] == "<space>" else token_list[i] for i in ids)
+        assert slap.caption(clip, 16000, max_length=10) == [caption]
+
+
+def test_embedding_index_ranks_by_cosine_and_round_trips(tmp_path):
+    index = EmbeddingIndex(["x", "y", "z"], np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]]))
+    # cosines with (0.8, 0.6): x 0.8, y 0.96, z 0.6; with (0, -1): x 0, y -0.8, z -1
+    hits = index.search(np.array([[0.8, 0.6], [0.0, -1.0]]), top_k=2)
+    assert [[key for key, _ in row] for row in hits] == [["y", "x"], ["x", "y"]]
+    np.testing.assert_allclose([score for _, score in hits[0]], [0.96, 0.8], rtol=1e-6)
+    index.save(tmp_path / "index.npz")
+    loaded = EmbeddingIndex.load(tmp_path / "index.npz")
+    assert loaded.keys == index.keys
+    np.testing.assert_array_equal(loaded.embeddings, index.embeddings)
 
 
 def test_long_audio_is_chunked_deterministically(tiny_exp):
@@ -176,9 +221,9 @@ def test_readme_python_example_runs(tiny_exp, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     soundfile.write("dog.wav", tone(1.0), 16000)
     soundfile.write("bell.flac", tone(2.0, rate=44100, freq=900), 44100)
-    assert '"exp/slap_train_slap_tiny/packed_model.zip"' in block
+    assert '"exp/slap_train_slap_tiny/slap_train_slap_tiny_valid.loss.best.zip"' in block
     namespace = {}
-    exec(block.replace('"exp/slap_train_slap_tiny/packed_model.zip"', repr(str(archive))), namespace)
+    exec(block.replace('"exp/slap_train_slap_tiny/slap_train_slap_tiny_valid.loss.best.zip"', repr(str(archive))), namespace)
     audio, text = namespace["audio"], namespace["text"]
     assert audio.shape == text.shape == (2, namespace["slap"].embed_dim)
     np.testing.assert_allclose(np.linalg.norm(audio, axis=1), 1.0, atol=1e-5)

@@ -8,6 +8,7 @@ import pytest
 import soundfile
 
 from espnet2_slap.bin import slap_cli, slap_inference, slap_pack, slap_score
+from espnet2_slap.inference.embedding_index import EmbeddingIndex
 from espnet2_slap.inference.slap_inference import SLAPInference
 
 
@@ -122,7 +123,10 @@ def test_score_accepts_an_empty_generated_caption(tiny_exp, test_set, tmp_path):
     slap_score.main(["--task", "retrieval", *model_args(tiny_exp), "--data_dir", str(test_set),
                      "--inference_dir", str(inference), "--output_dir", str(score)])
     results = json.loads((score / "results.json").read_text())
-    assert results["captioning"]["scores"]["BLEU-1"] > 0
+    # BLEU-1 by hand: 5 of the 6 generated words match a reference ("dog" does not); the
+    # empty caption counts with length 0 against its closest reference (4 words), so the
+    # hypotheses total 6 words against 12: brevity penalty exp(1 - 12 / 6).
+    assert results["captioning"]["scores"]["BLEU-1"] == pytest.approx(5 / 6 * np.exp(-1), abs=1e-6)
     assert "| u0 | (empty) |" in (score / "results.md").read_text()
 
 
@@ -147,16 +151,26 @@ def test_people_cli_skips_bad_files_and_keeps_going(packed_model, test_set, tmp_
     out = capsys.readouterr()
     assert "wrote 2 embeddings" in out.out
     assert "skipped" in out.err and "broken.wav" in out.err and "empty.wav" in out.err
+    # The index holds the two good files, embedded as the Python API embeds them.
+    api = SLAPInference.from_pretrained(str(packed_model), cache_dir=tmp_path / "api")
+    written = EmbeddingIndex.load(index)
+    good = sorted(str(folder / name) for name in ("good.wav", "also_good.flac"))
+    assert sorted(written.keys) == good
+    np.testing.assert_allclose(written.embeddings, api.embed_audio(written.keys), atol=1e-5)
 
     code = slap_cli.main(["classify", str(folder / "good.wav"), "--model", str(packed_model),
                           "--labels", "dog", "bell", "--json", "--quiet"])
-    result = json.loads(capsys.readouterr().out)
-    assert code == 0 and [label for label, _ in result[str(folder / "good.wav")]] in (["dog", "bell"], ["bell", "dog"])
+    result = json.loads(capsys.readouterr().out)[str(folder / "good.wav")]
+    (expected,) = api.classify(folder / "good.wav", ["dog", "bell"])
+    assert code == 0 and [label for label, _ in result] == [label for label, _ in expected]
+    np.testing.assert_allclose([p for _, p in result], [p for _, p in expected], rtol=1e-5)
+    assert expected[0][1] > expected[1][1] + 1e-6  # not a tie: the order is meaningful
 
     code = slap_cli.main(["search", "--index", str(index), "--model", str(packed_model),
                           "--query", "a tone", "--top-k", "1", "--json", "--quiet"])
     hits = json.loads(capsys.readouterr().out)["a tone"]
-    assert code == 0 and len(hits) == 1 and hits[0][0].endswith(("good.wav", "also_good.flac"))
+    (best,) = api.retrieve_audio("a tone", written, top_k=1)
+    assert code == 0 and [hit[0] for hit in hits] == [best[0][0]]
 
     code = slap_cli.main(["caption", str(folder / "good.wav"), "--model", str(packed_model),
                           "--max-length", "5", "--quiet"])

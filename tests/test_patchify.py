@@ -2,7 +2,8 @@
 
 import torch
 
-from espnet2_slap.audio.patchify import patchify
+from espnet2_slap.audio.patchify import num_patch_tokens, patchify
+from espnet2_slap.layers.packed_batch import PackedBatch, valid_mask
 
 
 def test_time_major_order_and_patch_content():
@@ -47,3 +48,27 @@ def test_each_sample_alone_gives_the_same_patches():
         alone, alone_pos = patchify(feats[i : i + 1, : lengths[i]], lengths[i : i + 1], 16)
         torch.testing.assert_close(alone.values, values)
         assert torch.equal(alone_pos, positions)
+
+
+def test_token_count_rule_for_ints_and_tensors():
+    # ceil(frames / 16) time steps, at least one, times 4 frequency patches
+    frames = [0, 1, 16, 17, 50]
+    expected = [4, 4, 4, 8, 16]
+    assert [num_patch_tokens(n, 16, 4) for n in frames] == expected
+    assert num_patch_tokens(torch.tensor(frames), 16, 4).tolist() == expected
+    feats = torch.randn(len(frames), 50, 64)
+    assert patchify(feats, torch.tensor(frames), 16)[0].lengths.tolist() == expected
+
+
+def test_valid_mask_and_padded_round_trip_with_an_empty_sample():
+    lengths = torch.tensor([2, 0, 3])
+    assert valid_mask(lengths, 4).tolist() == [
+        [True, True, False, False],
+        [False, False, False, False],  # an empty row is all padding
+        [True, True, True, False],
+    ]
+    packed = PackedBatch(torch.arange(5.0)[:, None], lengths)
+    padded, valid = packed.to_padded(pad_value=-1.0)
+    assert padded[..., 0].tolist() == [[0.0, 1.0, -1.0], [-1.0, -1.0, -1.0], [2.0, 3.0, 4.0]]
+    assert valid.tolist() == valid_mask(lengths, 3).tolist()
+    assert torch.equal(PackedBatch.from_padded(padded, lengths).values, packed.values)

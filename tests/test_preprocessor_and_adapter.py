@@ -35,10 +35,14 @@ def test_preprocessor_tokenizes_twice_and_downmixes(char_token_list):
 
 def test_espnet_conformer_as_audio_encoder():
     encoder = ESPnetEncoderAdapter(64, "conformer", dict(output_size=32, attention_heads=2,
-                                                         linear_units=64, num_blocks=1))
+                                                         linear_units=64, num_blocks=1)).eval()
     feats, lengths = torch.randn(2, 120, 64), torch.tensor([120, 60])
     out = encoder(feats, lengths)
-    assert out.values.shape[1] == 32 and out.lengths.tolist()[0] > out.lengths.tolist()[1]
+    # Conv2dSubsampling x4 keeps 29 of 120 frames; ESPnet subsamples the mask as
+    # mask[:-2:2][:-2:2], so 60 valid frames of 120 keep 15. Packed without the padding:
+    assert out.lengths.tolist() == [29, 15]
+    padded, _, _ = encoder.encoder(feats, lengths)
+    torch.testing.assert_close(out.values, torch.cat([padded[0, :29], padded[1, :15]]))
     assert not encoder.supports_token_mask
     with pytest.raises(ValueError, match="cannot mask"):
         encoder(feats, lengths, token_mask=torch.zeros(int(out.lengths.sum()), dtype=torch.bool))
@@ -63,9 +67,20 @@ def test_a_config_swaps_in_espnet_encoder_and_sigmoid_loss(char_token_list):
     pre, collate = SLAPTask.build_preprocess_fn(args, True), SLAPTask.build_collate_fn(args, True)
     items = [(f"u{i}", pre(f"u{i}", {"speech": np.random.randn(n).astype(np.float32), "text": "a dog"}))
              for i, n in enumerate([8000, 16000])]
-    loss, stats, _ = model(**collate(items)[1])
+    batch = collate(items)[1]
+    model.eval()  # no SpecAug, no dropout: the embeddings below are the ones the loss saw
+    loss, stats, _ = model(**batch)
     loss.backward()
-    assert "bias" in stats and torch.isfinite(loss)
+    with torch.no_grad():
+        audio = model.embed_audio(batch["speech"], batch["speech_lengths"]).double()
+        text = model.embed_text(batch["text"], batch["text_lengths"]).double()
+    logits = 10.0 * audio @ text.T - 10.0  # SigLIP init: temperature 0.1, bias -10
+    signs = 2 * torch.eye(2, dtype=torch.float64) - 1
+    expected = -torch.nn.functional.logsigmoid(signs * logits).sum() / 2
+    assert float(stats["loss_clap"]) == pytest.approx(float(expected), rel=1e-5)
+    assert float(stats["bias"]) == -10.0
+    grads = [p.grad for p in model.audio_encoder.encoder.parameters()]
+    assert all(g is not None for g in grads) and any(g.abs().sum() > 0 for g in grads)
 
     conf_ssl = dict(conf, ssl="masked_distillation", ssl_conf={})
     for key, value in conf_ssl.items():

@@ -1,7 +1,8 @@
 """Tests of the recipe template egs2/TEMPLATE/slap1: shell helpers, Python helpers, slap.sh.
 
-The stage tests build a throw-away recipe directory (links to the template, a minimal
-path.sh/cmd.sh, a local/data.sh that copies generated fixture data) and run slap.sh in it.
+The stage tests make a throw-away recipe directory with the template's setup.sh, give it a
+path.sh that puts the running interpreter's venv first and a local/data.sh that copies
+generated fixture data, and run slap.sh in it.
 """
 
 import importlib.util
@@ -27,9 +28,12 @@ MINI_SOUNDS = REPO / "egs2" / "mini_sounds" / "slap1"
 VENV_BIN = Path(sys.executable).parent
 
 SHELL_FILES = sorted(
-    [TEMPLATE / "slap.sh", UTILS / "parse_options.sh", UTILS / "validate_data_dir.sh"]
+    [TEMPLATE / name for name in ("slap.sh", "setup.sh", "path.sh", "cmd.sh", "db.sh")]
+    + [TEMPLATE / "recipe" / "run.sh", TEMPLATE / "recipe" / "local" / "data.sh"]
+    + sorted(UTILS.glob("*.sh"))
     + [MINI_SOUNDS / name for name in ("run.sh", "path.sh", "cmd.sh", "db.sh")]
 )
+PERL_FILES = sorted(UTILS.glob("*.pl"))
 
 
 def shell_env() -> Dict[str, str]:
@@ -59,8 +63,9 @@ def test_shell_syntax(path):
     assert result.returncode == 0, result.stderr
 
 
-def test_run_pl_compiles():
-    result = run(["perl", "-c", UTILS / "run.pl"], cwd=REPO)
+@pytest.mark.parametrize("path", PERL_FILES, ids=lambda p: p.name)
+def test_perl_helpers_compile(path):
+    result = run(["perl", "-c", path], cwd=REPO)
     assert result.returncode == 0, result.stderr
 
 
@@ -436,17 +441,18 @@ def write_fixture_set(root: Path, name: str, seconds: List[float], rate: int, st
 
 @pytest.fixture(scope="module")
 def recipe(tmp_path_factory) -> Path:
-    """A recipe dir linked to the template, whose local/data.sh copies generated data."""
-    root = tmp_path_factory.mktemp("recipe")
-    for name in ("utils", "scripts", "slap.sh"):
-        (root / name).symlink_to(TEMPLATE / name)
-    (root / "path.sh").write_text(f'export PATH="$PWD/utils:{VENV_BIN}:$PATH"\nexport LC_ALL=C\n')
-    (root / "cmd.sh").write_text((MINI_SOUNDS / "cmd.sh").read_text())
+    """A recipe dir made by setup.sh, whose local/data.sh copies generated data."""
+    root = tmp_path_factory.mktemp("recipes") / "fixture" / "slap1"
+    made = run([TEMPLATE / "setup.sh", root], cwd=REPO)
+    assert made.returncode == 0, made.stderr
+    # The running interpreter's venv instead of the checkout's tools/venv; FAKE_BIN (fake
+    # commands of a test) goes before it.
+    (root / "path.sh").write_text(
+        f'export PATH="$PWD/utils:${{FAKE_BIN:+$FAKE_BIN:}}{VENV_BIN}:$PATH"\nexport LC_ALL=C\n')
     write_fixture_set(root, "train", [1.0, 1.2, 0.3, 1.5, 0.8, 1.1, 0.9], 8000, stereo=True)
     write_fixture_set(root, "valid", [1.0, 0.7], 16000, stereo=False)
     write_fixture_set(root, "test", [1.0, 0.6, 0.9], 8000, stereo=True)
     write_fixture_set(root, "zs", [0.7, 0.8], 16000, stereo=False, zero_shot=True)
-    (root / "local").mkdir()
     data_sh = root / "local" / "data.sh"
     data_sh.write_text(
         "#!/usr/bin/env bash\nset -eu\n"
@@ -485,7 +491,8 @@ def test_slap_help_lists_every_option(recipe):
         "--max_wav_duration", "--nbpe", "--bpemode", "--train_config", "--train_args", "--tag",
         "--inference_config", "--inference_args", "--inference_model", "--train_set",
         "--valid_set", "--test_sets", "--zeroshot_sets", "--local_data_opts", "--hf_repo",
-        "--stats_tag",
+        "--stats_tag", "--num_nodes", "--audio_format", "--pretrained_model",
+        "--ignore_init_mismatch", "--download_model", "--model_card_opts",
     ):
         assert f"    {option} " in result.stderr, option
     assert "[valid.loss.best.pth]" in result.stderr
@@ -502,11 +509,36 @@ def test_slap_skip_flags_skip_stages(recipe):
                   "--skip_train", "true", "--skip_eval", "true", "--skip_packing", "true"],
                  cwd=recipe)
     assert result.returncode == 0, result.stderr
-    for stage, flag in [(1, "data_prep"), (4, "data_prep"), (5, "train"), (6, "train"),
-                        (7, "eval"), (8, "eval"), (9, "packing"), (10, "upload")]:
-        assert f"Stage {stage}: " in result.stdout
-        assert f"skipped (--skip_{flag} true)" in result.stdout
+    for stage, flag in [(1, "data_prep"), (2, "data_prep"), (3, "data_prep"), (4, "data_prep"),
+                        (5, "train"), (6, "train"), (7, "eval"), (8, "eval"), (9, "packing"),
+                        (10, "upload")]:
+        assert re.search(rf"Stage {stage}: [^\n]*: skipped \(--skip_{flag} true\)\n", result.stdout), stage
     assert "done (took" not in result.stdout
+
+
+def test_slap_skip_flag_skips_only_its_stages(recipe):
+    result = run(["./slap.sh", "--train_set", "train", "--valid_set", "valid", "--tag", "none",
+                  "--stage", "7", "--stop_stage", "10", "--skip_packing", "true"], cwd=recipe)
+    assert result.returncode == 0, result.stderr
+    # Stages 7-8 run and say that there is nothing to do; 9 and 10 are skipped.
+    assert "no --test_sets and no --zeroshot_sets: nothing to infer" in result.stdout
+    assert "nothing to score, no RESULTS.md written" in result.stdout
+    assert re.search(r"Stage 7: [^\n]*: done", result.stdout)
+    assert re.search(r"Stage 9: [^\n]*: skipped \(--skip_packing true\)", result.stdout)
+    assert re.search(r"Stage 10: [^\n]*: skipped \(--skip_upload true\)", result.stdout)
+
+
+def test_slap_help_after_other_options(recipe):
+    result = run(["./slap.sh", "--stage", "3", "--nj", "2", "--help"], cwd=recipe)
+    assert result.returncode == 0
+    assert "--audio_format FMT" in result.stderr and "Stage " not in result.stdout
+
+
+def test_slap_from_another_directory_says_where_to_run(recipe, tmp_path):
+    result = run([recipe / "slap.sh", "--stage", "3"], cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"run slap.sh from its recipe directory" in result.stderr
+    assert f"cd {recipe}" in result.stderr
 
 
 def test_stage_1_runs_local_data_sh_with_options(recipe, data_prep_run):
@@ -527,7 +559,7 @@ def test_stage_2_formats_every_set(recipe, data_prep_run):
         assert list(scp) == sorted(scp) and len(scp) == n_utts
         for utt, path in scp.items():
             info = soundfile.info(recipe / path)
-            assert (info.samplerate, info.channels) == (16000, 1)
+            assert (info.samplerate, info.channels, info.format) == (16000, 1, "FLAC")
             assert info.frames == int(counts[utt])
         durations = dict(l.split() for l in (dump / "utt2dur").read_text().splitlines())
         for utt, seconds in durations.items():
@@ -539,7 +571,7 @@ def test_stage_2_formats_every_set(recipe, data_prep_run):
 
 def test_stage_3_filters_by_duration(recipe, data_prep_run):
     assert data_prep_run.returncode == 0
-    assert "train: kept 6 of 7 utterances; removed 1 shorter than 0.5 s" in data_prep_run.stdout
+    assert "train: kept 6 of 7 utterances" in data_prep_run.stdout
     kept = (recipe / "dump/raw/train/wav.scp").read_text()
     assert "train-02 " not in kept and "train-03 " in kept
     assert "train-02" not in (recipe / "dump/raw/train/text_refs").read_text()
@@ -602,11 +634,17 @@ def test_stages_5_and_6_collect_stats_and_train(recipe, train_run):
     assert trained["bpemodel"].endswith("bpe_unigram40/bpe.model")
 
 
-@pytest.mark.slow
-def test_stages_7_to_9_infer_score_and_pack(recipe, train_run, tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def packed_run(recipe, train_run) -> subprocess.CompletedProcess:
+    """slap.sh stages 7-9 after training: inference, scoring, packing."""
     assert train_run.returncode == 0, train_run.stdout + train_run.stderr
-    result = run(["./slap.sh", *SETS, "--stage", "7", "--stop_stage", "10",
-                  "--train_config", "conf/tiny.yaml", "--inference_nj", "2"], cwd=recipe, timeout=900)
+    return run(["./slap.sh", *SETS, "--stage", "7", "--stop_stage", "9",
+                "--train_config", "conf/tiny.yaml", "--inference_nj", "2"], cwd=recipe, timeout=900)
+
+
+@pytest.mark.slow
+def test_stages_7_to_9_infer_score_and_pack(recipe, packed_run, tmp_path, monkeypatch):
+    result = packed_run
     assert result.returncode == 0, result.stdout + result.stderr
     for stage in (7, 8, 9):
         assert re.search(rf"Stage {stage}: .*done \(took \d+s\)", result.stdout), stage
@@ -621,7 +659,7 @@ def test_stages_7_to_9_infer_score_and_pack(recipe, train_run, tmp_path, monkeyp
     report = (exp / "RESULTS.md").read_text()
     assert "Retrieval on test" in report and "Zero-shot" in report and "CIDEr-D" in report
 
-    archive = exp / "packed_model.zip"
+    archive = exp / "slap_tiny_valid.loss.best.zip"  # <exp>_<model>.zip
     from espnet2_slap.inference.slap_inference import SLAPInference
 
     monkeypatch.chdir(recipe)  # config.yaml paths are relative to the recipe, as in ESPnet
@@ -629,4 +667,125 @@ def test_stages_7_to_9_infer_score_and_pack(recipe, train_run, tmp_path, monkeyp
     trained = SLAPInference(exp / "config.yaml", exp / "valid.loss.best.pth")
     wav = (recipe / "dump" / "raw" / "test" / "wav.scp").read_text().split()[1]
     np.testing.assert_array_equal(packed.embed_audio(wav), trained.embed_audio(wav))
-    assert "Stage 10: Upload to the Hugging Face Hub: skipped (--skip_upload true)" in result.stdout
+
+
+ABSOLUTE_PATH = re.compile(r"(?<![\w.~<>-])/(?:tmp|home|root|work|Users|mnt|data|scratch|var)/")
+
+
+@pytest.mark.slow
+def test_packed_model_card_is_portable_and_complete(recipe, packed_run, tmp_path):
+    assert packed_run.returncode == 0, packed_run.stdout + packed_run.stderr
+    import socket
+    import zipfile
+
+    archive = recipe / "exp" / "slap_tiny" / "slap_tiny_valid.loss.best.zip"
+    with zipfile.ZipFile(archive) as packed:
+        members = set(packed.namelist())
+        card = packed.read("exp/slap_tiny/README.md").decode()
+        results = packed.read("exp/slap_tiny/RESULTS.md").decode()
+    for text in (card, results):
+        machine = [line for line in text.splitlines()
+                   if str(recipe) in line or str(REPO) in line or ABSOLUTE_PATH.search(line)
+                   or socket.gethostname() in line]
+        assert machine == []
+        for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):  # images travel with the card
+            assert f"exp/slap_tiny/{target}" in members, target
+    assert "rank_distribution.png" in card
+    for needed in ("library_name: espnet2_slap", "license: cc-by-4.0", "datasets:", "## Install",
+                   "## Reproduce", "## Configuration", "audio encoder: slap", "## Citation",
+                   "arXiv:2601.12594", "Retrieval on test"):
+        assert needed in card, needed
+
+    # The card's Python usage example runs as written, next to the zip it names.
+    snippet = re.search(r"```python\n(.*?)```", card, re.S).group(1)
+    assert 'from_pretrained("slap_tiny_valid.loss.best.zip")' in snippet
+    (tmp_path / "slap_tiny_valid.loss.best.zip").symlink_to(archive)
+    wav = (recipe / "dump/raw/test/wav.scp").read_text().split()[1]
+    soundfile.write(tmp_path / "dog.wav", soundfile.read(recipe / wav)[0], 16000)
+    result = subprocess.run([sys.executable, "-c", snippet], cwd=tmp_path, env=shell_env(),
+                            text=True, capture_output=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"\[\[\('(dog|rain|piano)', ", result.stdout), result.stdout
+
+
+@pytest.mark.slow
+def test_stage_10_upload_fails_loudly_and_uploads_the_card(recipe, packed_run, tmp_path):
+    assert packed_run.returncode == 0, packed_run.stdout + packed_run.stderr
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    hf = fake_bin / "hf"
+    record = tmp_path / "hf_args"
+    hf.write_text(f'#!/usr/bin/env bash\necho "$*" > {record}\n'
+                  f'cp "$5/README.md" {tmp_path}/uploaded_card.md\nexit "${{FAKE_HF_STATUS:-0}}"\n')
+    hf.chmod(0o755)
+    args = ["./slap.sh", *SETS, "--stage", "10", "--skip_upload", "false", "--tag", "tiny"]
+
+    def upload(*extra, status="0"):
+        env = {**shell_env(), "FAKE_HF_STATUS": status, "FAKE_BIN": str(fake_bin)}
+        return subprocess.run([*args, *extra], cwd=recipe, env=env, text=True,
+                              capture_output=True, timeout=300)
+
+    failed = upload("--hf_repo", "someone/slap-tiny", status="1")
+    assert failed.returncode == 1
+    assert "uploading exp/slap_tiny/hf_upload to https://huggingface.co/someone/slap-tiny failed" \
+        in failed.stderr
+    assert "Successfully finished" not in failed.stdout
+    no_repo = upload()
+    assert no_repo.returncode == 1 and "--hf_repo" in no_repo.stderr
+
+    uploaded = upload("--hf_repo", "someone/slap-tiny")
+    assert uploaded.returncode == 0, uploaded.stderr
+    assert record.read_text().split()[:4] == ["upload", "--repo-type", "model", "someone/slap-tiny"]
+    card = (tmp_path / "uploaded_card.md").read_text()
+    assert 'from_pretrained("someone/slap-tiny")' in card
+    upload_dir = recipe / "exp/slap_tiny/hf_upload"
+    for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", card):  # links from the repo root
+        assert (upload_dir / target).is_file(), target
+    assert (upload_dir / "meta.yaml").is_file()
+
+
+@pytest.mark.slow
+def test_download_model_evaluates_a_packed_model(recipe, packed_run, monkeypatch):
+    assert packed_run.returncode == 0, packed_run.stdout + packed_run.stderr
+    import kaldiio
+
+    stale = recipe / "exp/slap_downloaded/inference_valid.loss.best/test/stale"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("from an earlier run")
+    args = ["./slap.sh", "--train_set", "train", "--valid_set", "valid", "--test_sets", "test",
+            "--tag", "downloaded", "--inference_nj", "1",
+            "--download_model", "exp/slap_tiny/slap_tiny_valid.loss.best.zip"]
+    result = run([*args, "--stage", "5", "--stop_stage", "7"], cwd=recipe, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for stage in (5, 6):
+        assert re.search(rf"Stage {stage}: .*skipped \(--download_model", result.stdout), stage
+    assert "removing the previous inference output exp/slap_downloaded/inference_valid.loss.best/test" \
+        in result.stdout
+    assert not stale.exists()
+    monkeypatch.chdir(recipe)  # the scp files point into the recipe with relative paths
+    downloaded = kaldiio.load_scp(str(recipe / "exp/slap_downloaded/inference_valid.loss.best/test/audio_embeds.scp"))
+    trained = kaldiio.load_scp(str(recipe / "exp/slap_tiny/inference_valid.loss.best/test/audio_embeds.scp"))
+    assert sorted(downloaded) == sorted(trained)
+    for key in trained:
+        np.testing.assert_allclose(downloaded[key], trained[key], rtol=1e-5, atol=1e-6)
+    packing = run([*args, "--stage", "9", "--stop_stage", "9"], cwd=recipe)
+    assert re.search(r"Stage 9: .*skipped \(--download_model", packing.stdout), packing.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fs, config_fs, message", [
+    ("8k", None, "the dumped audio is at 16000 Hz but --fs is 8000 Hz"),
+    ("16k", 8000, "conf/fs8k.yaml: frontend_conf.fs is 8000 Hz but the audio is formatted at 16000 Hz"),
+])
+def test_training_refuses_a_frontend_rate_mismatch(recipe, token_list_run, fs, config_fs, message):
+    assert token_list_run.returncode == 0, token_list_run.stdout + token_list_run.stderr
+    from conftest import TINY_CONFIG
+
+    config = {**TINY_CONFIG, "frontend_conf": {**TINY_CONFIG["frontend_conf"], "fs": config_fs or 16000}}
+    (recipe / "conf").mkdir(exist_ok=True)
+    (recipe / "conf" / "fs8k.yaml").write_text(yaml.safe_dump(config))
+    result = run(["./slap.sh", *SETS, "--stage", "5", "--stop_stage", "6", "--fs", fs,
+                  "--train_config", "conf/fs8k.yaml", "--stats_tag", "fs_check"], cwd=recipe)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert not (recipe / "exp" / "slap_stats_fs_check").exists()

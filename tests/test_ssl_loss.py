@@ -9,7 +9,7 @@ import torch.distributed
 import torch.multiprocessing
 
 from espnet2_slap.losses.centering import EMACentering, SinkhornKnoppCentering
-from espnet2_slap.losses.masked_distillation import MaskedDistillationLoss
+from espnet2_slap.losses.patch_distillation_loss import PatchDistillationLoss
 from espnet2_slap.losses.ssl_head import SSLProjectionHead
 
 K = 4
@@ -183,7 +183,7 @@ def test_centering_statistics_span_all_ranks(tmp_path):
 
 def test_sinkhorn_loss_equals_definition(hand_case):
     student, teacher, sample_ids = hand_case
-    loss_fn = MaskedDistillationLoss(K, STUDENT_TEMPERATURE, TEACHER_TEMPERATURE, "sinkhorn")
+    loss_fn = PatchDistillationLoss(K, STUDENT_TEMPERATURE, TEACHER_TEMPERATURE, "sinkhorn")
     loss, stats = loss_fn(student, teacher, sample_ids, num_samples=3)
     targets = reference_sinkhorn(teacher, TEACHER_TEMPERATURE, 3)
     expected = reference_loss(student, targets, sample_ids, num_samples=3)
@@ -194,7 +194,7 @@ def test_sinkhorn_loss_equals_definition(hand_case):
 
 def test_ema_loss_equals_definition_and_updates_center_in_training_only(hand_case):
     student, teacher, sample_ids = hand_case
-    loss_fn = MaskedDistillationLoss(
+    loss_fn = PatchDistillationLoss(
         K, STUDENT_TEMPERATURE, TEACHER_TEMPERATURE, "ema", center_momentum=0.9
     )
     loss, _ = loss_fn(student, teacher, sample_ids, num_samples=3)
@@ -218,7 +218,7 @@ def test_ema_loss_equals_definition_and_updates_center_in_training_only(hand_cas
 
 def test_sample_average_differs_from_token_average(hand_case):
     student, teacher, sample_ids = hand_case
-    loss_fn = MaskedDistillationLoss(K, centering="sinkhorn")
+    loss_fn = PatchDistillationLoss(K, centering="sinkhorn")
     loss, _ = loss_fn(student, teacher, sample_ids, num_samples=2)
     targets = SinkhornKnoppCentering(3).probabilities(teacher, TEACHER_TEMPERATURE)
     token_losses = -(targets * torch.log_softmax(student / STUDENT_TEMPERATURE, -1)).sum(-1)
@@ -231,7 +231,7 @@ def test_gradient_reaches_student_only(hand_case):
     student, teacher, sample_ids = hand_case
     student = student.clone().requires_grad_(True)
     teacher = teacher.clone().requires_grad_(True)
-    loss, _ = MaskedDistillationLoss(K)(student, teacher, sample_ids, num_samples=2)
+    loss, _ = PatchDistillationLoss(K)(student, teacher, sample_ids, num_samples=2)
     loss.backward()
     assert teacher.grad is None
     assert student.grad is not None and student.grad.abs().sum() > 0
@@ -240,14 +240,14 @@ def test_gradient_reaches_student_only(hand_case):
 def test_no_masked_token_gives_zero_loss_with_gradient_path():
     student = torch.empty(0, K, requires_grad=True)
     no_ids = torch.empty(0, dtype=torch.long)
-    loss, stats = MaskedDistillationLoss(K)(student, torch.empty(0, K), no_ids, num_samples=3)
+    loss, stats = PatchDistillationLoss(K)(student, torch.empty(0, K), no_ids, num_samples=3)
     loss.backward()
     assert loss.item() == 0.0 and stats["teacher_entropy"].item() == 0.0
     assert student.grad is not None
 
 
 def test_uniform_teacher_has_entropy_log_k():
-    loss_fn = MaskedDistillationLoss(K, centering="ema")
+    loss_fn = PatchDistillationLoss(K, centering="ema")
     _, stats = loss_fn(torch.zeros(3, K), torch.zeros(3, K), torch.tensor([0, 1, 1]), 2)
     assert stats["teacher_entropy"].item() == pytest.approx(math.log(K), rel=1e-6)
 
@@ -264,11 +264,11 @@ def test_uniform_teacher_has_entropy_log_k():
 )
 def test_rejects_inconsistent_inputs(student_shape, teacher_shape, sample_ids, match):
     with pytest.raises(ValueError, match=match):
-        MaskedDistillationLoss(K)(
+        PatchDistillationLoss(K)(
             torch.zeros(student_shape), torch.zeros(teacher_shape), torch.tensor(sample_ids), 2
         )
 
 
 def test_rejects_unknown_centering():
     with pytest.raises(ValueError, match="centering"):
-        MaskedDistillationLoss(K, centering="softmax")
+        PatchDistillationLoss(K, centering="softmax")

@@ -15,20 +15,16 @@ class AbsAudioEncoder(torch.nn.Module, ABC):
     decoder consume, whatever layout the encoder uses inside.
     """
 
+    # Whether ``forward`` accepts a ``token_mask`` (the SSL objective needs it); encoders
+    # that do also implement ``num_tokens``.
+    supports_token_mask = False
+
     @abstractmethod
     def output_size(self) -> int:
-        """Width of the output tokens."""
-
-    @property
-    def supports_token_mask(self) -> bool:
-        """Whether ``forward`` accepts a ``token_mask`` (needed by the SSL objective).
-
-        Encoders that do must also implement :meth:`num_tokens`.
-        """
-        return False
+        pass
 
     def num_tokens(self, feats_lengths: torch.Tensor) -> torch.Tensor:
-        """``(B,)`` number of input (= output) tokens for clips of ``feats_lengths`` frames."""
+        """``(B,)`` input (= output) tokens of clips of ``feats_lengths`` frames."""
         raise NotImplementedError(f"{type(self).__name__} does not report token counts")
 
     @abstractmethod
@@ -38,14 +34,6 @@ class AbsAudioEncoder(torch.nn.Module, ABC):
         feats_lengths: torch.Tensor,
         token_mask: Optional[torch.Tensor] = None,
     ) -> PackedBatch:
-        """Encode.
-
-        Args:
-            feats: ``(B, T, F)`` padded features.
-            feats_lengths: ``(B,)`` valid frames.
-            token_mask: optional ``(N,)`` bool over the packed input tokens; True tokens are
-                replaced by a learned mask token before the Transformer blocks.
-
-        Returns:
-            Packed ``(N, output_size())`` token features, one segment per clip.
-        """
+        """``(B, T, F)`` padded features, ``(B,)`` lengths -> packed ``(N, output_size())``
+        tokens; ``token_mask`` ``(N,)`` bool marks the input tokens to replace by the learned
+        mask token."""

@@ -6,19 +6,26 @@ which are dropped. The last, partial time step is kept and zero-filled past the 
 clip of any length yields at least one time step.
 """
 
-from typing import Tuple
+from typing import Tuple, TypeVar
 
 import torch
 import torch.nn.functional as F
 
-from espnet2_slap.layers.packed_batch import PackedBatch
+from espnet2_slap.layers.packed_batch import PackedBatch, valid_mask
+
+Frames = TypeVar("Frames", int, torch.Tensor)
 
 
-def num_time_steps(frame_lengths: torch.Tensor, patch_size: int) -> torch.Tensor:
-    """``(B,)`` patch time steps of clips with ``frame_lengths`` frames (at least 1)."""
-    return torch.div(frame_lengths + patch_size - 1, patch_size, rounding_mode="floor").clamp(
-        min=1
-    )
+def num_time_steps(frame_lengths: Frames, patch_size: int) -> Frames:
+    """Patch time steps of clips of ``frame_lengths`` frames: ``ceil(frames / patch_size)``,
+    at least 1. An int, or a ``(B,)`` int tensor."""
+    steps = -(-frame_lengths // patch_size)
+    return steps.clamp(min=1) if isinstance(steps, torch.Tensor) else max(steps, 1)
+
+
+def num_patch_tokens(frame_lengths: Frames, patch_size: int, freq_patches: int) -> Frames:
+    """Patch tokens of clips of ``frame_lengths`` frames (a clip's packed length)."""
+    return num_time_steps(frame_lengths, patch_size) * freq_patches
 
 
 def patchify(
@@ -43,12 +50,12 @@ def patchify(
     total_steps = max(int(steps.max()), -(-frames // patch_size))
     padded_frames = total_steps * patch_size
 
-    frame_valid = torch.arange(padded_frames, device=feats.device)[None, :] < feats_lengths[:, None]
+    frame_valid = valid_mask(feats_lengths, padded_frames)
     x = F.pad(feats, (0, 0, 0, padded_frames - frames)) * frame_valid[..., None]
     x = x.view(batch, total_steps, patch_size, freq_patches, patch_size)
     x = x.permute(0, 1, 3, 2, 4).reshape(batch, total_steps * freq_patches, patch_size**2)
 
-    patches = PackedBatch.from_padded(x, steps * freq_patches)
+    patches = PackedBatch.from_padded(x, num_patch_tokens(feats_lengths, patch_size, freq_patches))
     index = patches.positions_in_sample
     positions = torch.stack([index // freq_patches, index % freq_patches], dim=-1)
     return patches, positions

@@ -10,9 +10,10 @@ weights on the padded batch, which is the baseline that packing improves on.
 from typing import Optional, Sequence
 
 import torch
+import torch.utils.checkpoint
 
 from espnet2_slap.audio.abs_audio_encoder import AbsAudioEncoder
-from espnet2_slap.audio.patchify import num_time_steps, patchify
+from espnet2_slap.audio.patchify import num_patch_tokens, patchify
 from espnet2_slap.layers.packed_batch import PackedBatch
 from espnet2_slap.layers.rope2d import RotaryEmbedding2D
 from espnet2_slap.layers.transformer_block import PackedLayout, PaddedLayout, TransformerBlock
@@ -39,6 +40,9 @@ class SLAPAudioEncoder(AbsAudioEncoder):
         packed: run on the packed sequence (True) or on the padded batch (False).
         rope_base: RoPE wavelength base.
         norm_eps: RMSNorm epsilon.
+        activation_checkpointing: in training, keep only each block's input and recompute
+            its activations in the backward pass (less memory for long clips, about one
+            more forward pass of compute; same gradients).
     """
 
     def __init__(
@@ -55,6 +59,7 @@ class SLAPAudioEncoder(AbsAudioEncoder):
         packed: bool = True,
         rope_base: float = 10000.0,
         norm_eps: float = 1e-6,
+        activation_checkpointing: bool = False,
     ):
         super().__init__()
         unknown = [kind for kind in attention_pattern if kind not in ATTENTION_KINDS]
@@ -70,6 +75,7 @@ class SLAPAudioEncoder(AbsAudioEncoder):
         self.patch_size = patch_size
         self.freq_patches = input_size // patch_size
         self.packed = packed
+        self.activation_checkpointing = activation_checkpointing
         self.window_tokens = (window_time_steps // 2) * self.freq_patches
         self.layer_kinds = [attention_pattern[i % len(attention_pattern)] for i in range(num_layers)]
         self._output_size = output_size
@@ -102,7 +108,7 @@ class SLAPAudioEncoder(AbsAudioEncoder):
         return self._output_size
 
     def num_tokens(self, feats_lengths: torch.Tensor) -> torch.Tensor:
-        return num_time_steps(feats_lengths, self.patch_size) * self.freq_patches
+        return num_patch_tokens(feats_lengths, self.patch_size, self.freq_patches)
 
     @property
     def supports_token_mask(self) -> bool:
@@ -127,13 +133,21 @@ class SLAPAudioEncoder(AbsAudioEncoder):
         if self.packed:
             layout = PackedLayout(patches.cu_seqlens, patches.max_len)
             for block in self.blocks:
-                x = block(x, cos, sin, layout)
+                x = self._run_block(block, x, cos, sin, layout)
         else:
             x, valid = patches.with_values(x).to_padded()
             cos, _ = patches.with_values(cos).to_padded()
             sin, _ = patches.with_values(sin).to_padded()
             layout = PaddedLayout(valid)
             for block in self.blocks:
-                x = block(x, cos, sin, layout)
+                x = self._run_block(block, x, cos, sin, layout)
             x = x[valid]
         return patches.with_values(self.final_norm(x))
+
+    def _run_block(self, block: TransformerBlock, x, cos, sin, layout) -> torch.Tensor:
+        """``block(x, ...)``, recomputed in the backward pass with activation checkpointing."""
+        if self.activation_checkpointing and self.training and torch.is_grad_enabled():
+            return torch.utils.checkpoint.checkpoint(
+                block, x, cos, sin, layout, use_reentrant=False
+            )
+        return block(x, cos, sin, layout)

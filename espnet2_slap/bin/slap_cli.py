@@ -10,20 +10,25 @@ empty, NaN samples) is reported on stderr and skipped; the others are still proc
 exit status is 0 when at least one file was processed, 1 when none could be, 2 on usage errors.
 """
 
+# The model code (torch, ESPnet) is imported when a command runs, not at start-up, so that
+# ``slap --help`` and usage errors answer at once.
+from __future__ import annotations
+
 import argparse
 import json
 import logging
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
-from espnet2_slap.inference.audio_input import AudioInputError
-from espnet2_slap.inference.embedding_index import EmbeddingIndex
-from espnet2_slap.inference.slap_inference import SLAPInference
+if TYPE_CHECKING:
+    import torch
+
+    from espnet2_slap.inference.embedding_index import EmbeddingIndex
+    from espnet2_slap.inference.slap_inference import SLAPInference
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".opus", ".aiff", ".aif", ".au"}
 
@@ -31,9 +36,11 @@ AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".opus", ".aiff", ".a
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="slap", description=__doc__.split("\n\n")[0])
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--model", required=True, help="packed model .zip or model-zoo tag")
-    common.add_argument("--device", default="cpu")
-    common.add_argument("--batch-size", type=int, default=16, help="files loaded per step")
+    common.add_argument("--model", required=True,
+                        help="packed model .zip (slap.sh stage 9) or model-zoo / Hub tag")
+    common.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    common.add_argument("--batch-size", type=int, default=16,
+                        help="files embedded per step (default: 16)")
     common.add_argument("--json", action="store_true", help="print results as JSON")
     common.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -43,23 +50,28 @@ def get_parser() -> argparse.ArgumentParser:
     embed.add_argument("--out", required=True, help="index file to write (.npz)")
 
     classify = sub.add_parser("classify", parents=[common], help="zero-shot classification")
-    classify.add_argument("paths", nargs="+")
+    classify.add_argument("paths", nargs="+", help="audio files or folders")
     labels = classify.add_mutually_exclusive_group(required=True)
     labels.add_argument("--labels", nargs="+", help="class labels")
     labels.add_argument("--labels-file", help="one class label per line")
-    classify.add_argument("--template", default="the sound of {label}")
-    classify.add_argument("--top-k", type=int, default=3)
+    classify.add_argument("--template", default="the sound of {label}",
+                          help="text prompt of a class; {label} is replaced by the label "
+                          "(default: 'the sound of {label}')")
+    classify.add_argument("--top-k", type=int, default=3,
+                          help="labels printed per file (default: 3)")
 
     search = sub.add_parser("search", parents=[common], help="find audio matching a text query")
     search.add_argument("paths", nargs="*", help="audio files or folders to search")
     search.add_argument("--index", help="an index from 'slap embed' instead of paths")
     search.add_argument("--query", required=True, action="append", help="text query (repeatable)")
-    search.add_argument("--top-k", type=int, default=5)
+    search.add_argument("--top-k", type=int, default=5, help="files printed per query (default: 5)")
 
     caption = sub.add_parser("caption", parents=[common], help="describe audio files in words")
-    caption.add_argument("paths", nargs="+")
-    caption.add_argument("--beam-size", type=int, default=1)
-    caption.add_argument("--max-length", type=int, default=30)
+    caption.add_argument("paths", nargs="+", help="audio files or folders")
+    caption.add_argument("--beam-size", type=int, default=1,
+                         help="beam search width, 1 for greedy decoding (default: 1)")
+    caption.add_argument("--max-length", type=int, default=30,
+                         help="most tokens per caption (default: 30)")
     return parser
 
 
@@ -84,6 +96,8 @@ def load_all(
     slap: SLAPInference, files: List[Path], quiet: bool
 ) -> Tuple[Dict[str, torch.Tensor], List[Tuple[str, str]]]:
     """Waveforms of the readable files, and the problems of the others."""
+    from espnet2_slap.inference.audio_input import AudioInputError
+
     waves, problems = {}, []
     for path in tqdm(files, desc="reading", disable=quiet, unit="file"):
         try:
@@ -104,6 +118,8 @@ def in_batches(items: Dict[str, torch.Tensor], size: int, desc: str, quiet: bool
 
 
 def embed_waves(slap, waves, args) -> EmbeddingIndex:
+    from espnet2_slap.inference.embedding_index import EmbeddingIndex
+
     rows = []
     for keys, batch in in_batches(waves, args.batch_size, "embedding", args.quiet):
         rows.append(slap.embed_audio(batch, slap.sample_rate))
@@ -112,6 +128,9 @@ def embed_waves(slap, waves, args) -> EmbeddingIndex:
 
 def run(args: argparse.Namespace) -> Tuple[object, List[Tuple[str, str]]]:
     """Execute a subcommand; returns (result to print, problems)."""
+    from espnet2_slap.inference.embedding_index import EmbeddingIndex
+    from espnet2_slap.inference.slap_inference import SLAPInference
+
     slap = SLAPInference.from_pretrained(args.model, device=args.device)
     if args.command == "search" and args.index is not None:
         index, problems = EmbeddingIndex.load(args.index), []

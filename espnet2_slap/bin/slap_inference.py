@@ -32,12 +32,14 @@ def get_parser() -> argparse.ArgumentParser:
         description="SLAP inference: audio/text embeddings and captions",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--log_level", default="INFO", choices=["ERROR", "WARNING", "INFO", "DEBUG"])
-    parser.add_argument("--output_dir", required=True)
+    parser.add_argument("--log_level", default="INFO", choices=["ERROR", "WARNING", "INFO", "DEBUG"],
+                        help="logging level")
+    parser.add_argument("--output_dir", required=True, help="where the embeddings and captions go")
     parser.add_argument("--ngpu", type=int, default=0, help="0: CPU, 1: the first GPU")
     group = parser.add_argument_group("Model")
-    group.add_argument("--slap_train_config", type=str_or_none)
-    group.add_argument("--slap_model_file", type=str_or_none)
+    group.add_argument("--slap_train_config", type=str_or_none,
+                       help="the experiment's config.yaml (with --slap_model_file)")
+    group.add_argument("--slap_model_file", type=str_or_none, help="the trained weights (.pth)")
     group.add_argument("--model_tag", type=str_or_none, help="packed .zip or model-zoo tag")
     group = parser.add_argument_group("Input data")
     group.add_argument(
@@ -49,15 +51,19 @@ def get_parser() -> argparse.ArgumentParser:
     )
     group.add_argument("--key_file", type=str_or_none, help="only these utterances")
     group = parser.add_argument_group("Encoding")
-    group.add_argument("--batch_tokens", type=int, default=32768)
+    group.add_argument("--batch_tokens", type=int, default=32768,
+                       help="audio patch tokens per encoder call")
     group.add_argument("--clips_per_call", type=int, default=64, help="clips read per batch")
-    group.add_argument("--max_native_seconds", type=float, default=30.0)
-    group.add_argument("--chunk_seconds", type=float, default=30.0)
-    group.add_argument("--chunk_hop_seconds", type=float, default=15.0)
+    group.add_argument("--max_native_seconds", type=float, default=30.0,
+                       help="clips up to this long are encoded whole")
+    group.add_argument("--chunk_seconds", type=float, default=30.0,
+                       help="longer clips: window length of the averaged embeddings")
+    group.add_argument("--chunk_hop_seconds", type=float, default=15.0,
+                       help="longer clips: hop between windows")
     group = parser.add_argument_group("Captioning")
     group.add_argument("--caption", type=str2bool, default=True, help="when the model can")
-    group.add_argument("--beam_size", type=int, default=1)
-    group.add_argument("--max_caption_length", type=int, default=30)
+    group.add_argument("--beam_size", type=int, default=1, help="beam width, 1 for greedy decoding")
+    group.add_argument("--max_caption_length", type=int, default=30, help="most tokens per caption")
     return parser
 
 
@@ -111,9 +117,10 @@ def _read_keys(path: str) -> List[str]:
         return [line.split(maxsplit=1)[0] for line in f if line.strip()]
 
 
-def run(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace, slap: Optional[SLAPInference] = None) -> None:
+    """Write the outputs for ``args``; ``slap`` reuses an already loaded model."""
     keys, audio, text = read_inputs(args.data_path_and_name_and_type, args.key_file)
-    slap = build_model(args)
+    slap = build_model(args) if slap is None else slap
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     make_captions = args.caption and slap.model.caption_decoder is not None and audio is not None

@@ -3,7 +3,7 @@
     python -m espnet2_slap.bin.slap_pack \\
         --slap_train_config exp/slap_tiny/config.yaml \\
         --slap_model_file exp/slap_tiny/valid.loss.best.pth \\
-        --option exp/slap_tiny/RESULTS.md --outpath exp/slap_tiny/packed_model.zip
+        --option exp/slap_tiny/RESULTS.md --outpath exp/slap_tiny/slap_tiny_valid.loss.best.zip
 
 Besides the config and weights, the archive gets everything the config points to: the
 GlobalMVN statistics, the caption decoder's sentencepiece model, and the text encoder's
@@ -30,8 +30,8 @@ PACKED_CONFIG = "config_packed.yaml"
 
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Pack a SLAP model (ESPnet pack format)")
-    parser.add_argument("--slap_train_config", required=True)
-    parser.add_argument("--slap_model_file", required=True)
+    parser.add_argument("--slap_train_config", required=True, help="the experiment's config.yaml")
+    parser.add_argument("--slap_model_file", required=True, help="the weights to pack (.pth)")
     parser.add_argument("--option", action="append", default=[], help="extra files/dirs to add")
     parser.add_argument("--outpath", required=True, help="archive (.zip, .tgz, ...)")
     return parser

@@ -19,6 +19,7 @@ from typing import Dict, List, Optional, Tuple
 import kaldiio
 import numpy as np
 
+from espnet2_slap.inference.prompts import class_text_embeddings
 from espnet2_slap.inference.slap_inference import SLAPInference
 from espnet2_slap.metrics.captioning import evaluate_captions
 from espnet2_slap.metrics.report import (
@@ -35,17 +36,24 @@ from espnet2_slap.metrics.zeroshot import evaluate_zero_shot
 
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Score SLAP embeddings and captions")
-    parser.add_argument("--task", required=True, choices=["retrieval", "zeroshot"])
-    parser.add_argument("--slap_train_config")
-    parser.add_argument("--slap_model_file")
+    parser.add_argument("--task", required=True, choices=["retrieval", "zeroshot"],
+                        help="retrieval (and captioning when captions exist) or zero-shot classification")
+    parser.add_argument("--slap_train_config", help="the experiment's config.yaml (with --slap_model_file)")
+    parser.add_argument("--slap_model_file", help="the trained weights (.pth)")
     parser.add_argument("--model_tag", help="packed .zip or model-zoo tag instead of config+model")
     parser.add_argument("--data_dir", required=True, help="text_refs/text, utt2label here")
     parser.add_argument("--inference_dir", required=True, help="audio_embeds.scp [captions]")
-    parser.add_argument("--output_dir", required=True)
+    parser.add_argument("--output_dir", required=True, help="results.json and results.md go here")
     parser.add_argument("--labels", help="class labels, one per line (zeroshot)")
     parser.add_argument("--template", default="the sound of {label}", help="zero-shot prompt")
-    parser.add_argument("--ngpu", type=int, default=0)
-    parser.add_argument("--log_level", default="INFO")
+    parser.add_argument(
+        "--ensemble_templates",
+        nargs="+",
+        help="several zero-shot prompts: their text embeddings are averaged per class and "
+        "renormalised (prompt ensemble), scored beside the single --template",
+    )
+    parser.add_argument("--ngpu", type=int, default=0, help="0: CPU, 1: the first GPU")
+    parser.add_argument("--log_level", default="INFO", help="logging level (INFO, WARNING, ...)")
     return parser
 
 
@@ -129,13 +137,20 @@ def score_zeroshot(slap: SLAPInference, args, keys, audio) -> Tuple[dict, str]:
     unknown = sorted({utt2label.get(k) for k in keys} - set(class_names))
     if unknown:
         raise SystemExit(f"error: utt2label uses labels missing from {labels_path}: {unknown[:5]}")
-    prompts = [args.template.format(label=name) for name in class_names]
-    scores = audio @ slap.embed_text(prompts).T
     labels = np.array([class_names.index(utt2label[k]) for k in keys])
+    scores = audio @ class_text_embeddings(slap.embed_text, class_names, args.template).T
     result = evaluate_zero_shot(scores, labels, class_names)
     summary = {"zeroshot": to_jsonable(result), "template": args.template}
     title = f"Zero-shot classification on {Path(args.data_dir).name} (prompt: \"{args.template}\")"
-    return summary, zeroshot_markdown(result, title=title)
+    markdown = zeroshot_markdown(result, title=title)
+    if getattr(args, "ensemble_templates", None):
+        templates = list(args.ensemble_templates)
+        scores = audio @ class_text_embeddings(slap.embed_text, class_names, templates).T
+        ensemble = evaluate_zero_shot(scores, labels, class_names)
+        summary.update(zeroshot_ensemble=to_jsonable(ensemble), ensemble_templates=templates)
+        title = f"Zero-shot classification on {Path(args.data_dir).name} (ensemble of {len(templates)} prompts)"
+        markdown += "\n" + zeroshot_markdown(ensemble, title=title)
+    return summary, markdown
 
 
 def main(cmd: Optional[List[str]] = None) -> None:
@@ -148,6 +163,11 @@ def main(cmd: Optional[List[str]] = None) -> None:
         slap = SLAPInference(args.slap_train_config, args.slap_model_file, device=device)
     else:
         raise SystemExit("error: give --slap_train_config (and --slap_model_file) or --model_tag")
+    print(run(args, slap)[1])
+
+
+def run(args: argparse.Namespace, slap: SLAPInference) -> Tuple[dict, str]:
+    """Score ``args.inference_dir`` with a loaded model; writes and returns (results, markdown)."""
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     keys, audio = load_audio_embeddings(Path(args.inference_dir))
@@ -155,10 +175,11 @@ def main(cmd: Optional[List[str]] = None) -> None:
         summary, markdown = score_retrieval(slap, args, keys, audio, out)
     else:
         summary, markdown = score_zeroshot(slap, args, keys, audio)
-    write_json(out / "results.json", dict(task=args.task, data_dir=args.data_dir, n_clips=len(keys), **summary))
+    results = dict(task=args.task, data_dir=args.data_dir, n_clips=len(keys), **summary)
+    write_json(out / "results.json", results)
     (out / "results.md").write_text(markdown, encoding="utf-8")
     logging.info(f"wrote {out}/results.json and results.md")
-    print(markdown)
+    return results, markdown
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ class AbsCaptionDecoder(torch.nn.Module, ABC):
         Returns:
             loss: scalar, mean negative log-likelihood per real target token (``<sos/eos>``
                 at the end included, padding excluded).
-            stats: at least ``acc_cap`` (token accuracy on the same targets).
+            stats: ``loss_cap`` and ``acc_cap`` (token accuracy on the same targets).
         """
 
     @abstractmethod
@@ -43,8 +43,4 @@ class AbsCaptionDecoder(torch.nn.Module, ABC):
         max_length: int = 30,
         beam_size: int = 1,
     ) -> List[List[int]]:
-        """Decode one caption per clip: greedy when ``beam_size == 1``, else beam search.
-
-        Returns:
-            token id lists without ``<sos/eos>``.
-        """
+        """One caption per clip (greedy when ``beam_size == 1``), ids without ``<sos/eos>``."""

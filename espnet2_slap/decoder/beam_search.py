@@ -48,16 +48,8 @@ class DecodingSession(Protocol):
 
 
 def greedy_search(session: DecodingSession, sos_eos: int, max_length: int) -> List[List[int]]:
-    """Pick the most likely token at every step.
-
-    Args:
-        session: a fresh session; it is stepped with ``batch_size`` rows.
-        sos_eos: id of ``<sos/eos>``.
-        max_length: most tokens per caption, ``<sos/eos>`` excluded.
-
-    Returns:
-        one caption (token ids) per clip.
-    """
+    """The most likely token at every step; a fresh ``session`` is stepped with
+    ``batch_size`` rows. One caption per clip, at most ``max_length`` tokens."""
     tokens = torch.full((session.batch_size,), sos_eos, dtype=torch.long, device=session.device)
     finished = torch.zeros_like(tokens, dtype=torch.bool)
     steps = []
@@ -76,17 +68,8 @@ def greedy_search(session: DecodingSession, sos_eos: int, max_length: int) -> Li
 def beam_search(
     session: DecodingSession, sos_eos: int, max_length: int, beam_size: int
 ) -> List[List[int]]:
-    """Length-normalised beam search, batched over clips (see the module docstring).
-
-    Args:
-        session: a fresh session; it is stepped with ``batch_size * beam_size`` rows.
-        sos_eos: id of ``<sos/eos>``.
-        max_length: most tokens per caption, ``<sos/eos>`` excluded.
-        beam_size: hypotheses kept per clip.
-
-    Returns:
-        the best finished caption (token ids) of every clip.
-    """
+    """The module's beam search; a fresh ``session`` is stepped with ``batch_size *
+    beam_size`` rows. The best finished caption of every clip."""
     batch, device = session.batch_size, session.device
     first_row = torch.arange(batch, device=device)[:, None] * beam_size  # (B, 1)
     # Summed log-probabilities of the live hypotheses (float64, whatever the model's dtype);

@@ -1,19 +1,10 @@
 """Transformer caption decoder: the L_CAP objective and caption generation of SLAP.
 
-A shallow pre-norm Transformer decoder trained from scratch with teacher forcing. It
-cross-attends to the dense audio token features of the audio encoder, taken before MAP
-pooling and projected from ``memory_size`` to ``hidden_size`` (linear + RMSNorm).
-
-Choices where the paper is silent:
-
-* Learned absolute positional embeddings over ``max_length`` decoder positions (``<sos>``
-  included). Captions are short and bounded, text positions never meet audio positions
-  (cross-attention carries no positional bias, so RoPE would only act inside the
-  self-attention), and a cached decoding step needs nothing but its index.
-* RMSNorm, bias-free linear layers and a SwiGLU feed-forward, as in the audio encoder.
-* The output projection is the transposed token embedding (tied weights, no bias).
-* Padded memory frames are zeroed before the projection and masked out of every
-  cross-attention, so their values (even NaN) cannot reach the result.
+Its layout is the "Caption decoder" reading of docs/design.md. Positions are learned and
+absolute: captions are short, text positions never meet audio positions, and a cached
+decoding step needs nothing but its index. Padded memory frames are zeroed before the
+projection and masked out of every cross-attention, so their values (even NaN) cannot
+reach the result.
 """
 
 from typing import Dict, List, Optional, Tuple
@@ -23,26 +14,15 @@ import torch.nn.functional as F
 
 from espnet2_slap.decoder.abs_caption_decoder import AbsCaptionDecoder
 from espnet2_slap.decoder.beam_search import beam_search, greedy_search
+from espnet2_slap.decoder.decoding_session import CachedDecodingSession, KeyValue
+from espnet2_slap.decoder.input_checks import check_captions, check_memory, check_search
 from espnet2_slap.layers.swiglu import SwiGLU
-
-KeyValue = Tuple[torch.Tensor, torch.Tensor]
 
 NORM_EPS = 1e-6
 
 
-def at_least_float32(x: torch.Tensor) -> torch.Tensor:
-    """Half-precision logits to float32 for the softmax; float32 and float64 unchanged."""
-    return x.to(torch.promote_types(x.dtype, torch.float32))
-
-
 class MultiHeadAttention(torch.nn.Module):
-    """Bias-free multi-head attention with its own query and key/value projections.
-
-    Args:
-        dim: model width, divisible by ``num_heads``.
-        num_heads: attention heads.
-        dropout: dropout on the attention weights while training.
-    """
+    """Bias-free multi-head attention with its own query and key/value projections."""
 
     def __init__(self, dim: int, num_heads: int, dropout: float):
         super().__init__()
@@ -62,16 +42,10 @@ class MultiHeadAttention(torch.nn.Module):
     def forward(
         self, x: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, allowed: torch.Tensor
     ) -> torch.Tensor:
-        """Attend.
+        """``(B, Q, D)`` queries -> ``(B, Q, D)``.
 
-        Args:
-            x: ``(B, Q, D)`` queries.
-            keys, values: ``(B, H, S, D / H)``.
-            allowed: bool, broadcastable to ``(B, H, Q, S)``; True where a query may look.
-                Every query needs at least one allowed key.
-
-        Returns:
-            ``(B, Q, D)``.
+        ``allowed``: bool, broadcastable to ``(B, H, Q, S)``, True where a query may look;
+        every query needs at least one allowed key.
         """
         queries = self.query(x).unflatten(-1, (self.num_heads, -1)).transpose(1, 2)
         out = F.scaled_dot_product_attention(
@@ -92,7 +66,7 @@ def causal_mask(num_queries: int, num_past: int, device: torch.device) -> torch.
 
 
 class CaptionDecoderLayer(torch.nn.Module):
-    """Pre-norm decoder layer: causal self-attention, cross-attention to memory, SwiGLU.
+    """Pre-norm layer: causal self-attention, cross-attention to memory, SwiGLU.
 
     Each sub-layer is ``x + dropout(f(RMSNorm(x)))``.
     """
@@ -114,20 +88,10 @@ class CaptionDecoderLayer(torch.nn.Module):
         memory_kv: KeyValue,
         memory_valid: torch.Tensor,
     ) -> Tuple[torch.Tensor, KeyValue]:
-        """Run the ``Q`` newest positions of ``N`` hypotheses.
-
-        Args:
-            x: ``(N, Q, D)``.
-            past: self-attention keys and values of the ``P`` earlier positions, each
-                ``(N, H, P, D / H)``, or None when ``P = 0``.
-            memory_kv: this layer's cross-attention keys and values of the ``B`` clips, each
-                ``(B, H, S, D / H)``; ``N`` is a multiple of ``B`` and the hypotheses are
-                grouped by clip.
-            memory_valid: ``(B, S)`` bool, True on real memory frames.
-
-        Returns:
-            ``(N, Q, D)`` and the self-attention keys and values of all ``P + Q`` positions.
-        """
+        """The ``Q`` newest positions ``(N, Q, D)`` of ``N`` hypotheses, grouped by clip over
+        ``B`` clips -> ``(N, Q, D)`` and the self-attention keys/values of all ``P + Q``
+        positions. ``past``: keys/values ``(N, H, P, D / H)`` or None; ``memory_kv``: keys/values
+        ``(B, H, S, D / H)``; ``memory_valid``: ``(B, S)``, True on real frames."""
         num_queries, dim = x.shape[1:]
         h = self.self_attn_norm(x)
         keys, values = self.self_attn.keys_values(h)
@@ -153,14 +117,14 @@ class TransformerCaptionDecoder(AbsCaptionDecoder):
         vocab_size: size of the ESPnet token list (``0`` ``<blank>``, ``1`` ``<unk>``, last
             ``<sos/eos>``).
         memory_size: width of the audio token features.
-        hidden_size: decoder width.
-        num_layers: decoder layers.
-        num_heads: attention heads; must divide ``hidden_size``.
-        mlp_hidden_size: SwiGLU inner width.
+        hidden_size, num_layers, num_heads, mlp_hidden_size: decoder shape (SwiGLU inner
+            width); ``num_heads`` must divide ``hidden_size``.
         dropout: on embeddings, attention weights and residual branches while training.
         max_length: decoder positions, ``<sos>`` included: training captions may have at most
             ``max_length - 1`` tokens, generated ones at most ``max_length``.
         label_smoothing: of the cross-entropy (0 gives the plain NLL).
+        check_values: also validate token ids, caption lengths and memory masks in
+            ``forward``; each such check is a host sync, so it is off for training.
     """
 
     def __init__(
@@ -174,6 +138,7 @@ class TransformerCaptionDecoder(AbsCaptionDecoder):
         dropout: float = 0.1,
         max_length: int = 128,
         label_smoothing: float = 0.0,
+        check_values: bool = False,
     ):
         super().__init__()
         if vocab_size < 3:
@@ -192,6 +157,7 @@ class TransformerCaptionDecoder(AbsCaptionDecoder):
         self.memory_size = memory_size
         self.max_length = max_length
         self.label_smoothing = label_smoothing
+        self.check_values = check_values
         self.sos_eos = vocab_size - 1
 
         self.memory_proj = torch.nn.Linear(memory_size, hidden_size, bias=False)
@@ -208,16 +174,8 @@ class TransformerCaptionDecoder(AbsCaptionDecoder):
         torch.nn.init.normal_(self.position_embedding, std=0.02)
 
     def encode_memory(self, memory: torch.Tensor, memory_valid: torch.Tensor) -> List[KeyValue]:
-        """Cross-attention keys and values of every layer.
-
-        Args:
-            memory: ``(B, S, memory_size)``.
-            memory_valid: ``(B, S)`` bool; every clip needs a valid frame.
-
-        Returns:
-            per layer, keys and values each ``(B, H, S, hidden_size / H)``.
-        """
-        self._check_memory(memory, memory_valid)
+        """``(B, S, memory_size)`` -> per layer, cross-attention keys and values
+        ``(B, H, S, hidden_size / H)``."""
         memory = memory.masked_fill(~memory_valid[..., None], 0.0)
         projected = self.memory_norm(self.memory_proj(memory))
         return [layer.cross_attn.keys_values(projected) for layer in self.layers]
@@ -230,20 +188,9 @@ class TransformerCaptionDecoder(AbsCaptionDecoder):
         memory_kv: List[KeyValue],
         memory_valid: torch.Tensor,
     ) -> Tuple[torch.Tensor, List[KeyValue]]:
-        """Next-token logits for ``Q`` new positions of ``N`` hypotheses.
-
-        Args:
-            inputs: ``(N, Q)`` token ids at positions ``start_position ..
-                start_position + Q - 1``.
-            start_position: number of earlier positions held in ``past``.
-            past: per layer, self-attention keys and values of the earlier positions, or None.
-            memory_kv: from :meth:`encode_memory` for ``B`` clips; ``N`` is a multiple of
-                ``B``, hypotheses grouped by clip.
-            memory_valid: ``(B, S)``.
-
-        Returns:
-            ``(N, Q, vocab_size)`` logits and, per layer, the keys and values of all positions.
-        """
+        """``(N, Q)`` ids at positions ``start_position ..`` (``past``: the per-layer keys
+        and values of the earlier ones, or None) -> ``(N, Q, vocab_size)`` logits, at least
+        float32 for the softmax, and the per-layer keys and values of all positions."""
         end_position = start_position + inputs.size(1)
         if end_position > self.max_length:
             raise ValueError(
@@ -256,21 +203,14 @@ class TransformerCaptionDecoder(AbsCaptionDecoder):
             layer_past = past[index] if past is not None else None
             x, layer_kv = layer(x, layer_past, memory_kv[index], memory_valid)
             present.append(layer_kv)
-        return F.linear(self.final_norm(x), self.token_embedding.weight), present
+        logits = F.linear(self.final_norm(x), self.token_embedding.weight)
+        return logits.to(torch.promote_types(logits.dtype, torch.float32)), present
 
     def logits(
         self, memory: torch.Tensor, memory_valid: torch.Tensor, inputs: torch.Tensor
     ) -> torch.Tensor:
-        """Teacher-forced next-token logits.
-
-        Args:
-            memory: ``(B, S, memory_size)``.
-            memory_valid: ``(B, S)`` bool.
-            inputs: ``(B, T)`` ids, ``<sos/eos>`` first; position ``t`` sees inputs ``<= t``.
-
-        Returns:
-            ``(B, T, vocab_size)``.
-        """
+        """Teacher forcing: ``(B, T)`` ids, ``<sos/eos>`` first -> ``(B, T, vocab_size)``;
+        position ``t`` sees inputs ``<= t``."""
         if inputs.dim() != 2 or inputs.size(0) != memory.size(0):
             raise ValueError(
                 f"inputs must be (B, T) with B = {memory.size(0)} clips of memory, "
@@ -291,20 +231,20 @@ class TransformerCaptionDecoder(AbsCaptionDecoder):
 
         Input ``<sos/eos> + caption``, target ``caption + <sos/eos>``; only the first
         ``token_lengths`` entries of each row of ``tokens`` are read, whatever the padding.
-
-        Returns:
-            the mean (label-smoothed) cross-entropy per real target token, and stats
-            ``loss_cap`` and ``acc_cap`` (argmax accuracy on the same targets).
         """
-        tokens, real = self._check_tokens(tokens, token_lengths, memory.size(0))
+        check_memory(memory, memory_valid, self.memory_size, values=self.check_values)
+        tokens, caption_valid = check_captions(
+            tokens, token_lengths, memory.size(0), self.sos_eos, self.max_length,
+            values=self.check_values,
+        )
         batch = tokens.size(0)
         sos_eos = torch.full((batch, 1), self.sos_eos, dtype=torch.long, device=tokens.device)
         # Positions after a caption's end feed <sos/eos>; causality keeps them from the loss.
-        inputs = torch.cat([sos_eos, tokens.masked_fill(~real, self.sos_eos)], dim=1)
-        targets = F.pad(tokens.masked_fill(~real, -1), (0, 1), value=-1)
+        inputs = torch.cat([sos_eos, tokens.masked_fill(~caption_valid, self.sos_eos)], dim=1)
+        targets = F.pad(tokens.masked_fill(~caption_valid, -1), (0, 1), value=-1)
         targets[torch.arange(batch, device=tokens.device), token_lengths.long()] = self.sos_eos
 
-        logits = at_least_float32(self.logits(memory, memory_valid, inputs))
+        logits = self.logits(memory, memory_valid, inputs)  # (B, L + 1, V)
         loss = F.cross_entropy(
             logits.flatten(0, 1),
             targets.flatten(),
@@ -317,8 +257,7 @@ class TransformerCaptionDecoder(AbsCaptionDecoder):
 
     def start_session(
         self, memory: torch.Tensor, memory_valid: torch.Tensor
-    ) -> "CachedDecodingSession":
-        """A token-by-token decoding session over these clips (see ``beam_search``)."""
+    ) -> CachedDecodingSession:
         return CachedDecodingSession(self, memory, memory_valid)
 
     def generate(
@@ -328,114 +267,13 @@ class TransformerCaptionDecoder(AbsCaptionDecoder):
         max_length: int = 30,
         beam_size: int = 1,
     ) -> List[List[int]]:
-        """Greedy (``beam_size == 1``) or length-normalised beam search, see ``beam_search``.
-
-        Dropout follows the module mode: call ``eval()`` first.
-
-        Args:
-            memory: ``(B, S, memory_size)``.
-            memory_valid: ``(B, S)`` bool.
-            max_length: most tokens per caption, ``<sos/eos>`` excluded; at most the
-                decoder's ``max_length``.
-            beam_size: hypotheses kept per clip, >= 1.
-
-        Returns:
-            one list of token ids per clip, without ``<sos/eos>``.
-        """
-        if not isinstance(beam_size, int) or beam_size < 1:
-            raise ValueError(f"beam_size must be an integer >= 1, got {beam_size!r}")
-        if not isinstance(max_length, int) or not 1 <= max_length <= self.max_length:
-            raise ValueError(
-                f"max_length must be an integer in [1, {self.max_length}] (the decoder's "
-                f"max_length), got {max_length!r}"
-            )
+        """Greedy (``beam_size == 1``) or beam search (see ``beam_search``); call ``eval()``
+        first, dropout follows the module mode. ``max_length`` (without ``<sos/eos>``) is at
+        most the decoder's."""
+        check_search(max_length, beam_size, self.max_length)
+        check_memory(memory, memory_valid, self.memory_size, values=True)
         with torch.no_grad():
             session = self.start_session(memory, memory_valid)
             if beam_size == 1:
                 return greedy_search(session, self.sos_eos, max_length)
             return beam_search(session, self.sos_eos, max_length, beam_size)
-
-    def _check_memory(self, memory: torch.Tensor, memory_valid: torch.Tensor) -> None:
-        if memory.dim() != 3 or memory.size(-1) != self.memory_size:
-            raise ValueError(
-                f"memory must be (B, S, memory_size={self.memory_size}), "
-                f"got {tuple(memory.shape)}"
-            )
-        if memory_valid.dtype != torch.bool or memory_valid.shape != memory.shape[:2]:
-            raise ValueError(
-                f"memory_valid must be a bool tensor of shape {tuple(memory.shape[:2])} "
-                f"(memory's B, S), got {memory_valid.dtype} {tuple(memory_valid.shape)}"
-            )
-        if not bool(memory_valid.any(dim=-1).all()):
-            raise ValueError("memory_valid: every clip needs at least one valid memory frame")
-
-    def _check_tokens(
-        self, tokens: torch.Tensor, token_lengths: torch.Tensor, batch: int
-    ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Validate; returns ``tokens`` cut to the longest caption and its ``(B, L)`` mask."""
-        if tokens.dim() != 2 or tokens.size(0) != batch or tokens.is_floating_point():
-            raise ValueError(
-                f"tokens must be integer ids of shape (B={batch}, L), "
-                f"got {tokens.dtype} {tuple(tokens.shape)}"
-            )
-        if token_lengths.shape != (batch,) or token_lengths.is_floating_point():
-            raise ValueError(
-                f"token_lengths must be integers of shape ({batch},), "
-                f"got {token_lengths.dtype} {tuple(token_lengths.shape)}"
-            )
-        if bool((token_lengths < 0).any()) or bool((token_lengths > tokens.size(1)).any()):
-            raise ValueError(
-                f"token_lengths must lie in [0, {tokens.size(1)}] (the width of tokens), "
-                f"got {token_lengths.tolist()}"
-            )
-        longest = int(token_lengths.max()) if batch > 0 else 0
-        if longest + 1 > self.max_length:
-            raise ValueError(
-                f"a caption of {longest} tokens plus <sos/eos> exceeds the decoder's "
-                f"max_length {self.max_length}; truncate captions in preprocessing"
-            )
-        tokens = tokens[:, :longest].long()
-        real = torch.arange(longest, device=tokens.device)[None, :] < token_lengths[:, None]
-        real_ids = tokens[real]
-        if bool(((real_ids < 0) | (real_ids >= self.sos_eos)).any()):
-            raise ValueError(
-                f"tokens: caption ids must lie in [0, {self.sos_eos - 1}] (no padding inside "
-                f"token_lengths, no <sos/eos>={self.sos_eos}, vocab_size {self.vocab_size})"
-            )
-        return tokens, real
-
-
-class CachedDecodingSession:
-    """Decodes hypotheses over ``B`` clips one token at a time with a key/value cache.
-
-    Implements ``beam_search.DecodingSession``: the cross-attention keys and values are
-    computed once per clip and shared by all hypotheses of that clip.
-    """
-
-    def __init__(
-        self, decoder: TransformerCaptionDecoder, memory: torch.Tensor, memory_valid: torch.Tensor
-    ):
-        self.decoder = decoder
-        self.memory_kv = decoder.encode_memory(memory, memory_valid)
-        self.memory_valid = memory_valid
-        self.batch_size = memory.size(0)
-        self.device = memory.device
-        self.past: Optional[List[KeyValue]] = None
-        self.length = 0
-
-    def step(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Feed ``(N,)`` tokens, ``N`` a multiple of ``B``; returns ``(N, V)`` log-probs."""
-        if tokens.dim() != 1 or tokens.numel() % self.batch_size != 0:
-            raise ValueError(
-                f"tokens must be (N,) with N a multiple of {self.batch_size} clips, "
-                f"got {tuple(tokens.shape)}"
-            )
-        logits, self.past = self.decoder.decode(
-            tokens[:, None], self.length, self.past, self.memory_kv, self.memory_valid
-        )
-        self.length += 1
-        return at_least_float32(logits[:, 0]).log_softmax(dim=-1)
-
-    def reorder(self, index: torch.Tensor) -> None:
-        """Hypothesis ``i`` continues hypothesis ``index[i]`` (of the same clip)."""
-        self.past = [(keys[index], values[index]) for keys, values in self.past]

@@ -23,11 +23,9 @@ import soundfile
 import torch
 import torchaudio
 
+from espnet2_slap.utils.waveform import AudioInputError, to_mono
+
 AudioLike = Union[str, Path, np.ndarray, torch.Tensor]
-
-
-class AudioInputError(ValueError):
-    """An input that cannot be turned into a waveform; the message names the input."""
 
 
 def load_waveform(
@@ -63,11 +61,9 @@ def load_waveform(
     wave = np.asarray(wave)
     if np.issubdtype(wave.dtype, np.integer):
         wave = wave / float(np.iinfo(wave.dtype).max + 1)
-    wave = _to_mono(wave, name)
-    if wave.size == 0:
-        raise AudioInputError(f"{name}: empty audio")
-    if not np.isfinite(wave).all():
-        raise AudioInputError(f"{name}: audio has NaN or inf samples")
+    # (samples, channels) from soundfile, (channels, samples) from torchaudio: the shorter.
+    channel_axis = 0 if wave.ndim == 2 and wave.shape[0] < wave.shape[1] else -1
+    wave = to_mono(wave, channel_axis, name)
     if not np.any(wave):
         logging.warning(f"{name}: audio is silent (all zeros); embedding it anyway")
 
@@ -87,12 +83,3 @@ def _read_file(path: Path, name: str):
     except Exception as err:  # soundfile raises several types for bad files
         raise AudioInputError(f"{name}: cannot read audio ({err})") from err
     return wave, rate
-
-
-def _to_mono(wave: np.ndarray, name: str) -> np.ndarray:
-    if wave.ndim == 1:
-        return wave.astype(np.float32, copy=False)
-    if wave.ndim == 2:
-        channel_axis = 0 if wave.shape[0] < wave.shape[1] else 1
-        return wave.mean(axis=channel_axis).astype(np.float32)
-    raise AudioInputError(f"{name}: expected 1-D or 2-D audio, got shape {wave.shape}")

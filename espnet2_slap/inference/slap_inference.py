@@ -25,14 +25,15 @@ import humanfriendly
 import numpy as np
 import torch
 from espnet2.main_funcs.pack_funcs import unpack
-from espnet2.text.build_tokenizer import build_tokenizer
 from espnet2.text.token_id_converter import TokenIDConverter
 
 from espnet2_slap.inference.audio_input import AudioLike, load_waveform
 from espnet2_slap.inference.embedding_index import EmbeddingIndex
 from espnet2_slap.inference.long_audio import chunk_spans, merge_chunk_embeddings
+from espnet2_slap.inference.prompts import Templates, class_text_embeddings
 from espnet2_slap.layers.packed_batch import PackedBatch
 from espnet2_slap.tasks.slap import SLAPTask, text_encoder_choices
+from espnet2_slap.text.caption_tokenizer import build_caption_tokenizer
 
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "espnet2_slap"
 
@@ -82,9 +83,7 @@ class SLAPInference:
         self.text_tokenizer = text_encoder_class.build_tokenizer(**args.text_encoder_conf)
         self.caption_tokenizer = None
         if model.caption_decoder is not None:
-            self.caption_tokenizer = build_tokenizer(
-                token_type=args.token_type, bpemodel=args.bpemodel
-            )
+            self.caption_tokenizer = build_caption_tokenizer(args.token_type, args.bpemodel)
             self.caption_ids = TokenIDConverter(token_list=model.token_list, unk_symbol="<unk>")
 
     @classmethod
@@ -203,21 +202,20 @@ class SLAPInference:
         self,
         audio: Union[AudioLike, Sequence[AudioLike]],
         labels: Sequence[str],
-        template: str = "the sound of {label}",
+        template: Templates = "the sound of {label}",
         sample_rate: Optional[int] = None,
         top_k: Optional[int] = None,
     ) -> List[List[Tuple[str, float]]]:
         """Zero-shot classification: each clip's labels ranked by probability.
 
-        Each label is embedded as ``template.format(label=label)``; probabilities are the
+        Each label is embedded as ``template.format(label=label)``; a list of templates is a
+        prompt ensemble (see ``prompts.class_text_embeddings``). Probabilities are the
         softmax of the similarities scaled by the learned ``1 / temperature``.
         """
         labels = list(labels)
         if not labels:
             raise ValueError("labels is empty: give at least one class label")
-        if "{label}" not in template:
-            raise ValueError(f"template must contain '{{label}}', got {template!r}")
-        text = self.embed_text([template.format(label=label) for label in labels])
+        text = class_text_embeddings(self.embed_text, labels, template)
         scores = self.logit_scale * self.similarity(self.embed_audio(audio, sample_rate), text)
         probs = torch.from_numpy(scores).softmax(dim=-1).numpy()
         k = len(labels) if top_k is None else min(top_k, len(labels))

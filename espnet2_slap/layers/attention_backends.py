@@ -2,9 +2,7 @@
 
 All backends compute the same function: every token attends to the tokens of its own
 sample only, and for a *local* (sliding-window) layer only to tokens whose index differs
-from its own by at most ``window`` (the token-distance rule of DESIGN.md; with time-major
-patch order and F frequency patches per time step, 12 time steps either side is
-``window = 12 * F``).
+from its own by at most ``window`` (the sliding-window rule of docs/design.md).
 
 * ``flash_attn``: ``flash_attn.flash_attn_varlen_func`` with ``window_size``. CUDA, fp16/bf16,
   optional package (``pip install espnet2_slap[gpu]``).

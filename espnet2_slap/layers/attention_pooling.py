@@ -33,15 +33,8 @@ class AttentionPooling(torch.nn.Module):
         torch.nn.init.trunc_normal_(self.query, std=0.02)
 
     def forward(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        """Pool.
-
-        Args:
-            x: ``(B, L, input_size)`` padded tokens.
-            valid: ``(B, L)`` bool, True on real tokens; every row needs one.
-
-        Returns:
-            ``(B, output_size)``.
-        """
+        """``(B, L, input_size)`` padded tokens, ``(B, L)`` valid mask (True on real tokens,
+        at least one per row) -> ``(B, output_size)``."""
         batch = x.size(0)
         q = self.q_proj(self.query).view(1, self.num_heads, 1, -1).expand(batch, -1, -1, -1)
         k, v = self.kv_proj(x).unflatten(-1, (2, self.num_heads, -1)).permute(2, 0, 3, 1, 4)

@@ -1,9 +1,4 @@
-"""A batch of variable-length sequences stored back to back (sequence packing).
-
-SLAP removes every padded patch from a batch and runs the Transformer on one long
-sequence. :class:`PackedBatch` is that sequence together with the per-sample lengths,
-and converts to and from the usual padded ``(B, L, ...)`` layout.
-"""
+"""Sequence packing: the tokens of a batch back to back, without padding, and the valid mask."""
 
 from dataclasses import dataclass
 from functools import cached_property
@@ -12,14 +7,19 @@ from typing import List, Tuple
 import torch
 
 
+def valid_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
+    """``(B, max_len)`` bool, True on the first ``lengths[b]`` positions of row ``b``.
+
+    ESPnet's ``make_pad_mask`` is the complement, but for 1-D length tensors its traceable
+    path marks nothing as padding in a zero-length row (an empty caption), so it is not used.
+    """
+    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
+
+
 @dataclass(frozen=True)
 class PackedBatch:
-    """Sequences of a batch concatenated along the first dimension.
-
-    Attributes:
-        values: ``(N, ...)`` all tokens of sample 0, then all tokens of sample 1, ...
-        lengths: ``(B,)`` int64 number of tokens of each sample; ``lengths.sum() == N``.
-    """
+    """``values`` ``(N, ...)``: the tokens of sample 0, then of sample 1, ...;
+    ``lengths`` ``(B,)`` int64 tokens per sample, summing to ``N``."""
 
     values: torch.Tensor
     lengths: torch.Tensor
@@ -39,7 +39,7 @@ class PackedBatch:
 
     @cached_property
     def cu_seqlens(self) -> torch.Tensor:
-        """``(B + 1,)`` int32 offsets of each sample, as varlen attention kernels expect."""
+        """``(B + 1,)`` int32 sample offsets, as varlen attention kernels expect."""
         cu = torch.zeros(self.batch_size + 1, dtype=torch.int32, device=self.values.device)
         cu[1:] = torch.cumsum(self.lengths.to(self.values.device), 0)
         return cu
@@ -65,7 +65,6 @@ class PackedBatch:
         ]
 
     def with_values(self, values: torch.Tensor) -> "PackedBatch":
-        """Same packing, new per-token values ``(N, ...)``."""
         return PackedBatch(values, self.lengths)
 
     def split(self) -> List[torch.Tensor]:
@@ -73,26 +72,14 @@ class PackedBatch:
         return list(torch.split(self.values, self.lengths.tolist()))
 
     def to_padded(self, pad_value: float = 0.0) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Padded layout.
-
-        Returns:
-            padded: ``(B, L_max, ...)``
-            mask: ``(B, L_max)`` bool, True on real tokens.
-        """
+        """Padded ``(B, L_max, ...)`` values and their ``(B, L_max)`` valid mask."""
         shape = (self.batch_size, self.max_len) + tuple(self.values.shape[1:])
         padded = self.values.new_full(shape, pad_value)
         padded[self.segment_ids, self.positions_in_sample] = self.values
-        return padded, self.padding_mask()
-
-    def padding_mask(self) -> torch.Tensor:
-        """``(B, L_max)`` bool, True on real tokens."""
-        steps = torch.arange(self.max_len, device=self.values.device)
-        return steps[None, :] < self.lengths.to(self.values.device)[:, None]
+        return padded, valid_mask(self.lengths.to(self.values.device), self.max_len)
 
     @staticmethod
     def from_padded(padded: torch.Tensor, lengths: torch.Tensor) -> "PackedBatch":
         """Drop the padding of ``padded`` ``(B, L, ...)`` given valid ``lengths`` ``(B,)``."""
         lengths = lengths.to(device=padded.device, dtype=torch.long)
-        steps = torch.arange(padded.size(1), device=padded.device)
-        mask = steps[None, :] < lengths[:, None]
-        return PackedBatch(padded[mask], lengths)
+        return PackedBatch(padded[valid_mask(lengths, padded.size(1))], lengths)

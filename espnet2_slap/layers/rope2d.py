@@ -2,7 +2,7 @@
 
 Each attention head of size ``Dh`` is split in two halves: the first half rotates with the
 patch's time index, the second with its frequency index (the reading of the paper's
-"2D RoPE" recorded in DESIGN.md). Inside each half the usual rotate-half pairing is used,
+"2D RoPE" recorded in docs/design.md). Inside each half the usual rotate-half pairing is used,
 so ``q(t1, f1) . k(t2, f2)`` depends on the positions only through ``(t1 - t2, f1 - f2)``.
 """
 
@@ -28,14 +28,7 @@ class RotaryEmbedding2D(torch.nn.Module):
         self.register_buffer("inv_freq", inv_freq, persistent=False)  # (Dh/4,)
 
     def forward(self, positions: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Rotation tables for the given patch positions.
-
-        Args:
-            positions: ``(N, 2)`` integer ``(time, frequency)`` index of each token.
-
-        Returns:
-            cos, sin: ``(N, 1, Dh)`` float32, broadcastable over heads.
-        """
+        """``(N, 2)`` integer (time, frequency) positions -> cos, sin ``(N, 1, Dh)`` float32."""
         angles = positions.float()[:, :, None] * self.inv_freq  # (N, 2, Dh/4)
         angles = torch.cat([angles, angles], dim=-1).flatten(1)  # (N, Dh): [t, t, f, f]
         return angles.cos()[:, None, :], angles.sin()[:, None, :]
@@ -49,14 +42,7 @@ def _rotate_half_per_axis(x: torch.Tensor) -> torch.Tensor:
 
 
 def apply_rope_2d(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate queries or keys.
-
-    Args:
-        x: ``(N, H, Dh)`` queries or keys.
-        cos, sin: ``(N, 1, Dh)`` from :class:`RotaryEmbedding2D`.
-
-    Returns:
-        ``(N, H, Dh)`` rotated tensor in the dtype of ``x``.
-    """
+    """Rotate ``(N, H, Dh)`` queries or keys by the tables of :class:`RotaryEmbedding2D`;
+    the result keeps the dtype of ``x``."""
     rotated = x.float() * cos + _rotate_half_per_axis(x.float()) * sin
     return rotated.to(x.dtype)

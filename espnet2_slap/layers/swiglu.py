@@ -5,12 +5,8 @@ import torch.nn.functional as F
 
 
 class SwiGLU(torch.nn.Module):
-    """``W_down(silu(W_gate x) * W_up x)``, the gate and up projections fused.
-
-    Args:
-        dim: model width.
-        hidden_dim: inner width (the paper's "intermediate dimension").
-    """
+    """``W_down(silu(W_gate x) * W_up x)``, the gate and up projections fused; ``hidden_dim``
+    is the paper's "intermediate dimension"."""
 
     def __init__(self, dim: int, hidden_dim: int):
         super().__init__()

@@ -16,21 +16,19 @@ from abc import ABC, abstractmethod
 
 import torch
 
-
-def _distributed() -> bool:
-    return torch.distributed.is_available() and torch.distributed.is_initialized()
+from espnet2_slap.utils.distributed import is_distributed
 
 
 def _all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
     """In-place sum over all ranks when a process group is running, else unchanged."""
-    if _distributed():
+    if is_distributed():
         torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.SUM)
     return tensor
 
 
 def _all_reduce_max(tensor: torch.Tensor) -> torch.Tensor:
     """In-place maximum over all ranks when a process group is running, else unchanged."""
-    if _distributed():
+    if is_distributed():
         torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.MAX)
     return tensor
 

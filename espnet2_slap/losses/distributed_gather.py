@@ -11,9 +11,7 @@ import torch
 import torch.distributed as dist
 import torch.distributed.nn.functional as dist_fn
 
-
-def is_distributed() -> bool:
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+from espnet2_slap.utils.distributed import is_distributed
 
 
 def gather_rows(x: torch.Tensor) -> Tuple[torch.Tensor, int]:

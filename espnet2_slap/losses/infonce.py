@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from espnet2_slap.losses.abs_contrastive_loss import AbsContrastiveLoss, in_batch_accuracy
 from espnet2_slap.losses.distributed_gather import gather_rows
 from espnet2_slap.losses.logit_scale import ClampedLogitScale
+from espnet2_slap.train.precision import at_least_float32, float32_region
 
 
 class InfoNCELoss(AbsContrastiveLoss):
@@ -44,8 +45,10 @@ class InfoNCELoss(AbsContrastiveLoss):
         scale = self.logit_scale()
         all_text, offset = gather_rows(text) if self.gather_distributed else (text, 0)
         all_audio, _ = gather_rows(audio) if self.gather_distributed else (audio, 0)
-        audio_to_text = scale * audio @ all_text.t()  # (B, B_total)
-        text_to_audio = scale * text @ all_audio.t()
+        with float32_region(audio):  # logits up to 100: bf16 would round them by 0.5
+            audio, text, scale = map(at_least_float32, (audio, text, scale))
+            audio_to_text = scale * audio @ at_least_float32(all_text).t()  # (B, B_total)
+            text_to_audio = scale * text @ at_least_float32(all_audio).t()
         target = offset + torch.arange(audio.size(0), device=audio.device)
         loss = (F.cross_entropy(audio_to_text, target) + F.cross_entropy(text_to_audio, target)) / 2
         acc_a2t, acc_t2a = in_batch_accuracy(audio_to_text, text_to_audio, target)

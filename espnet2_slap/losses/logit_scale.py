@@ -8,8 +8,12 @@ import torch
 class ClampedLogitScale(torch.nn.Module):
     """``s = 1 / temperature``, learned in log space and capped at ``1 / min_temperature``.
 
-    CLIP learns ``log s`` and clamps ``s`` at 100 (temperature 0.01); the clamp also stops
-    the gradient, so a temperature at its bound is not pushed further.
+    CLIP learns ``log s`` and clamps ``s`` at 100 (temperature 0.01). The bound is applied to
+    the parameter by :meth:`clamp_` after every optimizer step (the model's
+    ``after_optimizer_step``), as open_clip does: a clamp in the forward pass alone would let
+    Adam's momentum carry the raw parameter past the bound, where its gradient is zero for
+    good and the temperature could never rise again. The forward pass still clamps, which
+    only matters for weights loaded from elsewhere.
 
     Args:
         init_temperature: starting temperature.
@@ -31,5 +35,10 @@ class ClampedLogitScale(torch.nn.Module):
         self.max_log_inv_temperature = math.log(1.0 / min_temperature)
 
     def forward(self) -> torch.Tensor:
-        """Scalar ``s``, differentiable below the cap."""
+        """Scalar ``s``, differentiable up to and at the cap."""
         return self.log_inv_temperature.clamp(max=self.max_log_inv_temperature).exp()
+
+    @torch.no_grad()
+    def clamp_(self) -> None:
+        """Clamp the parameter in place to the bound (call after each optimizer step)."""
+        self.log_inv_temperature.clamp_(max=self.max_log_inv_temperature)

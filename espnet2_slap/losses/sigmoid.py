@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from espnet2_slap.losses.abs_contrastive_loss import AbsContrastiveLoss, in_batch_accuracy
 from espnet2_slap.losses.distributed_gather import gather_rows
 from espnet2_slap.losses.logit_scale import ClampedLogitScale
+from espnet2_slap.train.precision import at_least_float32, float32_region
 
 
 class SigmoidLoss(AbsContrastiveLoss):
@@ -42,12 +43,15 @@ class SigmoidLoss(AbsContrastiveLoss):
         scale = self.logit_scale()
         all_text, offset = gather_rows(text) if self.gather_distributed else (text, 0)
         all_audio, _ = gather_rows(audio) if self.gather_distributed else (audio, 0)
-        audio_to_text = scale * audio @ all_text.t() + self.bias  # (B, B_total)
+        with float32_region(audio):  # logits up to 100: bf16 would round them by 0.5
+            audio, text, scale = map(at_least_float32, (audio, text, scale))
+            audio_to_text = scale * audio @ at_least_float32(all_text).t() + self.bias
         target = offset + torch.arange(audio.size(0), device=audio.device)
         signs = -torch.ones_like(audio_to_text)
         signs[torch.arange(audio.size(0)), target] = 1.0
         loss = -F.logsigmoid(signs * audio_to_text).sum() / audio.size(0)
-        text_to_audio = scale * text @ all_audio.t()
+        with float32_region(audio):
+            text_to_audio = scale * text @ at_least_float32(all_audio).t()
         acc_a2t, acc_t2a = in_batch_accuracy(audio_to_text, text_to_audio, target)
         stats = dict(
             temperature=(1.0 / scale).detach(),

@@ -5,6 +5,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from espnet2_slap.train.precision import at_least_float32, float32_region
+
 
 class SSLProjectionHead(torch.nn.Module):
     """MLP to an L2-normalised bottleneck, then cosine scores against learned prototypes.
@@ -63,5 +65,8 @@ class SSLProjectionHead(torch.nn.Module):
         Returns:
             ``(M, num_prototypes)`` cosine similarities between bottleneck and prototypes.
         """
-        embedding = F.normalize(self.mlp(tokens), dim=-1, eps=1e-6)
-        return F.linear(embedding, F.normalize(self.prototypes, dim=-1, eps=1e-6))
+        hidden = self.mlp(tokens)
+        with float32_region(hidden):  # scores are divided by temperatures ~0.1: keep fp32
+            embedding = F.normalize(at_least_float32(hidden), dim=-1, eps=1e-6)
+            prototypes = F.normalize(self.prototypes, dim=-1, eps=1e-6)
+            return F.linear(embedding, prototypes.to(embedding.dtype))

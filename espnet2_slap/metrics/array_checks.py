@@ -21,11 +21,7 @@ def _as_numpy(value: Any) -> np.ndarray:
 
 
 def finite_float_matrix(value: Any, name: str) -> np.ndarray:
-    """``value`` as a ``(rows, cols)`` float64 array with at least one row and column.
-
-    Raises:
-        ValueError: if ``value`` is not 2-D, is empty, is not numeric, or holds NaN/inf.
-    """
+    """``value`` as a non-empty, finite ``(rows, cols)`` float64 array."""
     array = _as_numpy(value)
     if array.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array, got shape {array.shape}")
@@ -45,12 +41,7 @@ def finite_float_matrix(value: Any, name: str) -> np.ndarray:
 
 
 def index_vector(value: Any, name: str, length: int, n_values: int) -> np.ndarray:
-    """``value`` as a ``(length,)`` int64 array with every entry in ``[0, n_values)``.
-
-    Raises:
-        ValueError: if the shape is not ``(length,)``, the dtype is not integer, or an
-            entry is out of range.
-    """
+    """``value`` as a ``(length,)`` int64 array with every entry in ``[0, n_values)``."""
     array = _as_numpy(value)
     if array.ndim != 1 or array.shape[0] != length:
         raise ValueError(f"{name} must have shape ({length},), got {array.shape}")

@@ -109,12 +109,8 @@ def _ptb_tokenize(captions: Dict[Key, List[str]]) -> Dict[Key, List[str]]:
 
 
 def tokenize_captions(captions: Dict[Key, List[str]]) -> Tuple[Dict[Key, List[str]], str]:
-    """Tokenize ``{key: [caption, ...]}`` with PTBTokenizer, or the fallback.
-
-    Returns:
-        The tokenized captions (same keys and list lengths) and a description of the
-        tokenizer that was used.
-    """
+    """Tokenize ``{key: [caption, ...]}`` with PTBTokenizer, or the fallback; also says
+    which tokenizer was used."""
     reason = _java_missing_reason()
     if reason is None:
         try:
@@ -140,18 +136,9 @@ def _stderr_tail(stderr: str) -> str:
 def run_java_scorer(
     metric: str, references: Captions, predictions: Captions, timeout_s: float
 ) -> float:
-    """Score with a Java-backed pycocoevalcap metric in a child process.
-
-    Args:
-        metric: ``"METEOR"`` or ``"SPICE"``.
-        references: ``{clip_id: [tokenized reference, ...]}``.
-        predictions: ``{clip_id: [tokenized prediction]}``, same keys.
-        timeout_s: wall-clock limit; the child and its JVMs are killed when it passes.
-
-    Raises:
-        TimeoutError: if the scorer runs longer than ``timeout_s``.
-        RuntimeError: if the child fails; the message ends with its stderr.
-    """
+    """``METEOR`` or ``SPICE`` of tokenized captions, in a child process whose JVMs are
+    killed after ``timeout_s`` (``TimeoutError``); a failing child raises ``RuntimeError``
+    ending with its stderr."""
     request = json.dumps({"metric": metric, "references": references, "predictions": predictions})
     with subprocess.Popen(
         [sys.executable, str(_WORKER_SCRIPT)],
@@ -211,7 +198,6 @@ def _java_metric(
     predictions: Captions,
     timeout_s: float,
 ) -> MetricValue:
-    """``metric`` via :func:`run_java_scorer`, or unavailable with the known reason."""
     if unavailable_reason is not None:
         return UnavailableMetric(unavailable_reason)
     return _attempt(
@@ -267,9 +253,6 @@ def evaluate_captions(
         references: utterance id -> reference captions (>= 1 non-blank each); the ids must
             be exactly those of ``predictions``.
         java_timeout_s: limit for each Java-backed metric (METEOR, SPICE).
-
-    Raises:
-        ValueError: if the ids differ or an entry has the wrong type or is blank.
     """
     _check_inputs(predictions, references)
     utts = list(predictions)

@@ -23,11 +23,7 @@ PathLike = Union[str, Path]
 
 def to_jsonable(obj: Any, where: str = "obj") -> Any:
     """``obj`` with dataclasses as dicts, numpy/torch values as Python numbers and lists,
-    paths as strings and NaN/inf as None (strict JSON has no NaN).
-
-    Raises:
-        TypeError: for a value with no JSON form; the message names where it sits.
-    """
+    paths as strings and NaN/inf as None (strict JSON has no NaN)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {
             field.name: to_jsonable(getattr(obj, field.name), f"{where}.{field.name}")
@@ -66,7 +62,6 @@ def write_json(path: PathLike, obj: Any) -> None:
 
 
 def _cell(text: str) -> str:
-    """Make ``text`` safe inside a Markdown table cell."""
     return " ".join(text.split()).replace("|", "\\|")
 
 
@@ -157,16 +152,7 @@ def plot_rank_distribution(
     ranks_t2a: Any, ranks_a2t: Any, path: PathLike, title: Optional[str] = None
 ) -> None:
     """Write a PNG with the rank histogram and the cumulative rank curve (= R@k vs k) of
-    both retrieval directions.
-
-    Args:
-        ranks_t2a: ``(n_captions,)`` 1-based text -> audio ranks.
-        ranks_a2t: ``(n_audio,)`` 1-based audio -> text ranks.
-        path: output PNG file; parent directories are created.
-
-    Raises:
-        ValueError: if a rank array is empty, not 1-D, or holds a rank below 1.
-    """
+    the ``(n_captions,)`` text -> audio and ``(n_audio,)`` audio -> text 1-based ranks."""
     directions = {"Text → Audio": ranks_t2a, "Audio → Text": ranks_a2t}
     checked = {}
     for name, ranks in directions.items():

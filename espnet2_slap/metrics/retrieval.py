@@ -73,15 +73,8 @@ class RetrievalResult:
 
 
 def conservative_ranks(relevant_scores: np.ndarray, irrelevant_scores: np.ndarray) -> np.ndarray:
-    """1-based ranks of the relevant candidates of one query, best first.
-
-    Args:
-        relevant_scores: ``(m,)`` scores of the relevant candidates, ``m >= 1``.
-        irrelevant_scores: ``(n,)`` scores of the other candidates.
-
-    Returns:
-        ``(m,)`` int64 increasing ranks; ties put irrelevant candidates first (module doc).
-    """
+    """``(m,)`` relevant and ``(n,)`` irrelevant scores of one query -> ``(m,)`` increasing
+    1-based ranks of the relevant candidates; ties put irrelevant candidates first."""
     relevant_descending = np.sort(relevant_scores)[::-1]
     irrelevant_ascending = np.sort(irrelevant_scores)
     irrelevant_at_least = irrelevant_ascending.size - np.searchsorted(
@@ -91,12 +84,8 @@ def conservative_ranks(relevant_scores: np.ndarray, irrelevant_scores: np.ndarra
 
 
 def average_precision_at_k(relevant_ranks: np.ndarray, k: int) -> float:
-    """AP@k of one query: ``sum_{i: r_i <= k} i / r_i / min(m, k)``.
-
-    Args:
-        relevant_ranks: ``(m,)`` increasing 1-based ranks of all ``m`` relevant candidates.
-        k: cut-off.
-    """
+    """AP@k of one query from the ``(m,)`` increasing ranks of its relevant candidates:
+    ``sum_{i: r_i <= k} i / r_i / min(m, k)``."""
     positions = np.arange(1, relevant_ranks.size + 1)
     in_top_k = relevant_ranks <= k
     precision_sum = float(np.sum(positions[in_top_k] / relevant_ranks[in_top_k]))
@@ -175,14 +164,6 @@ def evaluate_retrieval(similarity: Any, caption_to_audio: Any) -> RetrievalResul
             (numpy array, torch tensor or nested lists).
         caption_to_audio: ``(n_captions,)`` integer clip index of each caption; every clip
             in ``range(n_audio)`` needs at least one caption.
-
-    Returns:
-        :class:`RetrievalResult`; ``text_to_audio.ranks`` is ``(n_captions,)`` and
-        ``audio_to_text.ranks`` is ``(n_audio,)``.
-
-    Raises:
-        ValueError: on a wrong shape or dtype, NaN/inf scores, an out-of-range clip index, or
-            a clip without captions.
     """
     scores = finite_float_matrix(similarity, "similarity")
     n_captions, n_audio = scores.shape

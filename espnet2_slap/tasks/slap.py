@@ -13,7 +13,6 @@ available with ``--iterator_type sequence``.
 
 import argparse
 import inspect
-import logging
 from typing import Callable, Collection, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -29,27 +28,28 @@ from espnet2.layers.utterance_mvn import UtteranceMVN
 from espnet2.tasks.abs_task import AbsTask, IteratorOptions, optim_classes
 from espnet2.train.abs_espnet_model import AbsESPnetModel
 from espnet2.train.class_choices import ClassChoices
-from espnet2.train.collate_fn import CommonCollateFn
-from espnet2.train.trainer import Trainer
-from espnet2.utils.types import int_or_none, str2bool, str_or_none
+from espnet2.utils.types import float_or_none, int_or_none, str2bool, str_or_none
 from typeguard import typechecked
 
 from espnet2_slap.audio.abs_audio_encoder import AbsAudioEncoder
 from espnet2_slap.audio.espnet_encoder_adapter import ESPnetEncoderAdapter
+from espnet2_slap.audio.patchify import num_patch_tokens
 from espnet2_slap.audio.slap_encoder import SLAPAudioEncoder
 from espnet2_slap.decoder.abs_caption_decoder import AbsCaptionDecoder
 from espnet2_slap.decoder.transformer_caption_decoder import TransformerCaptionDecoder
 from espnet2_slap.espnet_model import ESPnetSLAPModel
 from espnet2_slap.losses.abs_contrastive_loss import AbsContrastiveLoss
 from espnet2_slap.losses.infonce import InfoNCELoss
-from espnet2_slap.losses.self_distillation import MaskedSelfDistillation
+from espnet2_slap.losses.ssl_objective import MaskedDistillationObjective
 from espnet2_slap.losses.sigmoid import SigmoidLoss
 from espnet2_slap.text.abs_text_encoder import AbsTextEncoder
 from espnet2_slap.text.hf_text_encoder import HuggingFaceTextEncoder
-from espnet2_slap.train.ema_teacher import register_ema_update
+from espnet2_slap.train.ema_teacher import attach_ema_teacher
 from espnet2_slap.train.optimizer_steps import count_optimizer_steps
 from espnet2_slap.train.packing_iter_factory import build_packing_iter_factory
-from espnet2_slap.train.preprocessor import SLAPPreprocessor
+from espnet2_slap.train.sharded_iter_factory import build_sharded_packing_iter_factory
+from espnet2_slap.train.preprocessor import EpochSeededIterFactory, SLAPPreprocessor
+from espnet2_slap.train.trainer import SLAPTrainer
 
 frontend_choices = ClassChoices(
     name="frontend",
@@ -91,8 +91,8 @@ contrastive_loss_choices = ClassChoices(
 )
 ssl_choices = ClassChoices(
     name="ssl",
-    classes=dict(masked_distillation=MaskedSelfDistillation),
-    type_check=MaskedSelfDistillation,
+    classes=dict(masked_distillation=MaskedDistillationObjective),
+    type_check=MaskedDistillationObjective,
     default=None,
     optional=True,
 )
@@ -128,7 +128,8 @@ class SLAPTask(AbsTask):
         model_choices,
     ]
 
-    trainer = Trainer
+    # ESPnet's Trainer, with a fresh EMA schedule unless resumed and no rank-0-only forward
+    trainer = SLAPTrainer
 
     @classmethod
     def add_task_arguments(cls, parser: argparse.ArgumentParser):
@@ -169,6 +170,14 @@ class SLAPTask(AbsTask):
             help="Tokenize captions and down-mix audio in the data loader",
         )
         group.add_argument(
+            "--crop_seconds",
+            type=float_or_none,
+            default=30.0,
+            help="Clips longer than this are cut to a window of this length when loaded: a "
+            "random window in training (drawn from --seed, the epoch and the utterance id), the "
+            "first one in validation; none keeps whole clips",
+        )
+        group.add_argument(
             "--ema_total_steps",
             type=int_or_none,
             default=None,
@@ -177,7 +186,9 @@ class SLAPTask(AbsTask):
         )
         for class_choices in cls.class_choices_list:
             class_choices.add_arguments(group)
-        parser.set_defaults(iterator_type="task")
+        # Attention plots would run the model (and its collectives) on rank 0 alone; the
+        # trainer skips them anyway (train/trainer.py), this only avoids building their data.
+        parser.set_defaults(iterator_type="task", num_att_plot=0)
 
     @classmethod
     @typechecked
@@ -185,6 +196,10 @@ class SLAPTask(AbsTask):
         [Collection[Tuple[str, Dict[str, np.ndarray]]]],
         Tuple[List[str], Dict[str, torch.Tensor]],
     ]:
+        # Imported here: espnet2.train.collate_fn pulls in ESPnet's preprocessor module and,
+        # through it, g2p_en's NLTK downloads; --help, inference and scoring never need it.
+        from espnet2.train.collate_fn import CommonCollateFn
+
         return CommonCollateFn(float_pad_value=0.0, int_pad_value=-1)
 
     @classmethod
@@ -209,6 +224,9 @@ class SLAPTask(AbsTask):
             token_type=args.token_type,
             bpemodel=args.bpemodel,
             max_caption_tokens=max_caption_tokens,
+            crop_seconds=getattr(args, "crop_seconds", None),
+            fs=_frontend_fs(args),
+            seed=args.seed,
         )
 
     @classmethod
@@ -221,7 +239,8 @@ class SLAPTask(AbsTask):
     def optional_data_names(
         cls, train: bool = True, inference: bool = False
     ) -> Tuple[str, ...]:
-        return ("speech", "text") if inference else ()
+        # captions: a clip's captions as a JSON list (utt2captions); one is drawn per load
+        return ("speech", "text") if inference else ("captions",)
 
     @classmethod
     @typechecked
@@ -281,8 +300,8 @@ class SLAPTask(AbsTask):
         """One optimizer over the trainable parameters (the EMA teacher is not among them).
 
         With ``--exclude_weight_decay true``, 1-D parameters (norm gains, temperature, bias)
-        get no weight decay. When the model has an SSL teacher, its EMA update is hooked to
-        every real optimizer step and its momentum schedule spans the whole training.
+        get no weight decay. The EMA teacher is then attached to it (``attach_ema_teacher``:
+        this is ESPnet's one task hook between building the optimizer and ``Trainer.run``).
         """
         optim_class = optim_classes.get(args.optim)
         if optim_class is None:
@@ -297,14 +316,13 @@ class SLAPTask(AbsTask):
         else:
             optimizer = optim_class(trainable, **args.optim_conf)
 
-        if getattr(model, "ssl_objective", None) is not None:
-            total = args.ema_total_steps or count_optimizer_steps(
-                args, cls.tokens_per_sample_fn(args)
-            )
-            model.ssl_objective.teacher.set_total_steps(total)
-            logging.info(f"EMA teacher: cosine momentum schedule over {total} optimizer steps")
-            register_ema_update(optimizer, model.update_teacher)
+        attach_ema_teacher(model, optimizer, lambda: cls.ema_schedule_steps(args))
         return [optimizer]
+
+    @classmethod
+    def ema_schedule_steps(cls, args: argparse.Namespace) -> int:
+        """Length of the EMA momentum schedule: ``--ema_total_steps`` or the run's steps."""
+        return args.ema_total_steps or count_optimizer_steps(args, cls.tokens_per_sample_fn(args))
 
     @classmethod
     @typechecked
@@ -314,17 +332,55 @@ class SLAPTask(AbsTask):
         """The packing sampler: random batches within a budget of audio patch tokens."""
         if mode == "plot_att":  # a few fixed utterances: ESPnet's own iterator does this
             return cls.build_sequence_iter_factory(args, iter_options, mode)
-        return build_packing_iter_factory(
+        factory = build_packing_iter_factory(
             args,
             iter_options,
             mode,
             tokens_fn=cls.tokens_per_sample_fn(args),
             build_dataset=lambda keys: cls.build_dataset(args, iter_options, keys),
+            skip_bad_files=True,
         )
+        return EpochSeededIterFactory(factory, iter_options.preprocess_fn)
+
+    @classmethod
+    def build_multiple_iter_factory(cls, args: argparse.Namespace, distributed_option, mode: str):
+        """``--multiple_iterator true``: the packing sampler shard by shard (one in memory)."""
+        if args.iterator_type != "task":
+            return super().build_multiple_iter_factory(args, distributed_option, mode)
+        iter_options = cls.build_iter_options(args, distributed_option, mode)
+        factory = build_sharded_packing_iter_factory(
+            args,
+            iter_options,
+            mode,
+            tokens_fn=cls.tokens_per_sample_fn(args),
+            build_dataset=lambda options, keys: cls.build_dataset(args, options, keys),
+            skip_bad_files=True,
+        )
+        return EpochSeededIterFactory(factory, iter_options.preprocess_fn)
+
+    @classmethod
+    @typechecked
+    def build_sequence_iter_factory(
+        cls, args: argparse.Namespace, iter_options: IteratorOptions, mode: str
+    ) -> AbsIterFactory:
+        """ESPnet's own iterator, with the epoch passed on to the preprocessor's draws."""
+        factory = super().build_sequence_iter_factory(args, iter_options, mode)
+        return EpochSeededIterFactory(factory, iter_options.preprocess_fn)
 
     @classmethod
     def tokens_per_sample_fn(cls, args: argparse.Namespace) -> Callable[[int], int]:
-        """Waveform samples -> audio tokens the encoder will see (the sampler's cost)."""
+        """Waveform samples -> audio tokens the encoder will see (the sampler's cost).
+
+        A clip longer than ``--crop_seconds`` costs what its window costs.
+        """
+        tokens_of_clip = cls._tokens_of_whole_clip(args)
+        if getattr(args, "crop_seconds", None) is None:
+            return tokens_of_clip
+        max_samples = int(round(args.crop_seconds * _frontend_fs(args)))
+        return lambda samples: tokens_of_clip(min(samples, max_samples))
+
+    @classmethod
+    def _tokens_of_whole_clip(cls, args: argparse.Namespace) -> Callable[[int], int]:
         frontend = frontend_choices.get_class(args.frontend)(**args.frontend_conf)
         hop_length = frontend.hop_length
         encoder_class = audio_encoder_choices.get_class(args.audio_encoder)
@@ -333,7 +389,14 @@ class SLAPTask(AbsTask):
         defaults = inspect.signature(SLAPAudioEncoder).parameters
         patch_size = args.audio_encoder_conf.get("patch_size", defaults["patch_size"].default)
         freq_patches = frontend.output_size() // patch_size
-        return lambda samples: -(-(samples // hop_length + 1) // patch_size) * freq_patches
+        return lambda samples: num_patch_tokens(samples // hop_length + 1, patch_size, freq_patches)
+
+
+def _frontend_fs(args: argparse.Namespace) -> int:
+    """The sample rate the frontend expects (``frontend_conf.fs``, e.g. 16000 or "16k")."""
+    import humanfriendly
+
+    return int(humanfriendly.parse_size(str((args.frontend_conf or {}).get("fs", 16000))))
 
 
 def _read_token_list(args: argparse.Namespace) -> Optional[List[str]]:

@@ -5,6 +5,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import torch
 from transformers import AutoConfig, AutoModel, AutoTokenizer
 
+from espnet2_slap.layers.packed_batch import valid_mask
 from espnet2_slap.text.abs_text_encoder import AbsTextEncoder, TextTokenizer
 from espnet2_slap.utils.pretrained_path import resolve_pretrained_path
 
@@ -61,6 +62,15 @@ class HuggingFaceTextEncoder(AbsTextEncoder):
         else:
             self.model = AutoModel.from_config(config)
         self._output_size = config.hidden_size
+        self._freeze_pooler()
+
+    def _freeze_pooler(self) -> None:
+        """The pooler (BERT's ``[CLS]`` dense layer) is computed but never used (MAP pools the
+        tokens): its parameters are frozen so that DDP finds no trainable parameter without
+        a gradient. Its weights stay in the state dict."""
+        pooler = getattr(self.model, "pooler", None)
+        if isinstance(pooler, torch.nn.Module):
+            pooler.requires_grad_(False)
 
     @classmethod
     def build_tokenizer(cls, **conf) -> TextTokenizer:
@@ -75,8 +85,7 @@ class HuggingFaceTextEncoder(AbsTextEncoder):
     def forward(
         self, token_ids: torch.Tensor, token_lengths: torch.Tensor
     ) -> Tuple[torch.Tensor, torch.Tensor]:
-        steps = torch.arange(token_ids.size(1), device=token_ids.device)
-        valid = steps[None, :] < token_lengths[:, None]
+        valid = valid_mask(token_lengths, token_ids.size(1))  # (B, L), True on real tokens
         ids = token_ids.masked_fill(~valid, 0)
         out = self.model(input_ids=ids, attention_mask=valid.long())
         return out.last_hidden_state, valid

@@ -4,11 +4,18 @@ The teacher starts as an exact copy of the student and after every real optimize
 ``teacher = m * teacher + (1 - m) * student``, with the momentum ``m`` rising from 0.994 to
 1.0 on a cosine schedule (paper section 3.1). Its step counter is a buffer, so a run resumed
 from a checkpoint continues the schedule where it stopped.
+
+The teacher's whole life is here: :class:`EMATeacher` (built by the SSL objective, saved in
+the model's state dict), :func:`attach_ema_teacher` (schedule length and the step after each
+optimizer step, wired once per run by the task) and :meth:`EMATeacher.restart_schedule`
+(a run from trained weights, e.g. fine-tuning with ``--init_param``, called by the trainer
+through ``ESPnetSLAPModel.start_new_teacher_schedule``).
 """
 
 import copy
+import logging
 import math
-from typing import Callable, List, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import torch
 from torch.utils.hooks import RemovableHandle
@@ -53,9 +60,12 @@ class EMATeacher(torch.nn.Module):
     The teacher is always in eval mode: :meth:`train` is overridden, so ``model.train()``
     never turns on dropout or drop-path inside the teacher.
 
-    Buffers: ``step`` (EMA updates done; saved in ``state_dict``) and ``total_steps``
-    (length of the momentum schedule, not saved: the trainer sets it with
-    :meth:`set_total_steps` from the run's own epochs and batches each time it starts).
+    Buffers: ``step`` (EMA updates done; saved in ``state_dict``), ``merged_checkpoints``
+    (saved, always 1 in a live model) and ``total_steps`` (length of the momentum schedule,
+    not saved: the trainer sets it with :meth:`set_total_steps` from the run's own epochs and
+    batches each time it starts). ESPnet's checkpoint averaging sums integer buffers instead
+    of averaging them, so an average of n checkpoints holds the sum of their steps and
+    ``merged_checkpoints = n``; loading divides one by the other, giving the mean step.
 
     Args:
         student: the module to copy (deep copy).
@@ -76,6 +86,7 @@ class EMATeacher(torch.nn.Module):
         self.start = start
         self.end = end
         self.register_buffer("step", torch.tensor(0, dtype=torch.int64))
+        self.register_buffer("merged_checkpoints", torch.tensor(1, dtype=torch.int64))
         # Not persistent: a resumed run recomputes it from its own epochs (which may have been
         # extended), while ``step`` continues from the checkpoint.
         self.register_buffer("total_steps", torch.tensor(0, dtype=torch.int64), persistent=False)
@@ -83,11 +94,28 @@ class EMATeacher(torch.nn.Module):
             self.set_total_steps(total_steps)
         self.train(False)
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """Undo the summing of ``step`` by checkpoint averaging (see the class docstring);
+        a state dict without ``merged_checkpoints`` (older checkpoints) counts as one."""
+        step_key, merged_key = prefix + "step", prefix + "merged_checkpoints"
+        if step_key in state_dict:
+            merged = int(state_dict.get(merged_key, 1))
+            if merged < 1:
+                raise ValueError(f"{merged_key} must be >= 1, got {merged}")
+            state_dict[step_key] = state_dict[step_key] // merged
+            state_dict[merged_key] = torch.tensor(1, dtype=torch.int64)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def set_total_steps(self, total_steps: int) -> None:
         """Set the number of optimizer steps over which the momentum reaches ``end``."""
         if total_steps <= 0:
             raise ValueError(f"EMATeacher: total_steps must be > 0, got {total_steps}")
         self.total_steps.fill_(total_steps)
+
+    def restart_schedule(self) -> None:
+        """Start the schedule again: ``step = 0``, so the teacher is copied from the student
+        at the next training step and the momentum starts from ``start``."""
+        self.step.zero_()
 
     def momentum(self) -> float:
         """The momentum the next :meth:`update` uses."""
@@ -167,3 +195,28 @@ def register_ema_update(
         update_fn()
 
     return optimizer.register_step_post_hook(hook)
+
+
+def attach_ema_teacher(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    total_steps_fn: Callable[[], int],
+) -> Optional[RemovableHandle]:
+    """Wire a model's EMA teacher into a training run; call once per optimizer.
+
+    Sets the teacher's schedule length (``total_steps_fn()`` optimizer steps; only called
+    when the model has a teacher, at ``model.ssl_objective.teacher``) and runs
+    ``model.after_optimizer_step()`` (EMA step, temperature clamp) after each real step of
+    ``optimizer`` (see :func:`register_ema_update`).
+
+    Returns:
+        the hook's handle, or None for a model without ``after_optimizer_step``.
+    """
+    teacher = getattr(getattr(model, "ssl_objective", None), "teacher", None)
+    if teacher is not None:
+        total = total_steps_fn()
+        teacher.set_total_steps(total)
+        logging.info(f"EMA teacher: cosine momentum schedule over {total} optimizer steps")
+    if not hasattr(model, "after_optimizer_step"):
+        return None
+    return register_ema_update(optimizer, model.after_optimizer_step)

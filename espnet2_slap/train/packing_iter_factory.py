@@ -25,6 +25,7 @@ from espnet2_slap.train.packing_sampler import (
     TokenBudgetBatchSampler,
     utt2tokens_from_shape_file,
 )
+from espnet2_slap.train.robust_dataset import SkipBadFilesCollate, SkipBadFilesDataset
 
 
 class PackingIterFactory(AbsIterFactory):
@@ -114,6 +115,7 @@ def build_packing_iter_factory(
     mode: str,
     tokens_fn: Callable[[int], int],
     build_dataset: Callable[[AbstractSet[str]], Any],
+    skip_bad_files: bool = False,
 ) -> PackingIterFactory:
     """Token-budget counterpart of ``AbsTask.build_sequence_iter_factory``.
 
@@ -128,6 +130,10 @@ def build_packing_iter_factory(
         tokens_fn: patch tokens of a clip of the given length (the shape file's first number).
         build_dataset: builds the dataset restricted to the given utterance ids, e.g.
             ``lambda keys: cls.build_dataset(args, iter_options, keys)``.
+        skip_bad_files: a clip that fails to load is skipped with a warning instead of
+            stopping training, and ``batch["skipped_files"]`` counts such clips (see
+            :mod:`espnet2_slap.train.robust_dataset`; the trainer must remove that entry,
+            as :class:`espnet2_slap.train.robust_trainer.RobustTrainer` does).
 
     Raises:
         ValueError: another ``mode`` (attention plots: route ``plot_att`` to ESPnet's own
@@ -141,11 +147,8 @@ def build_packing_iter_factory(
     if not iter_options.shape_files:
         raise ValueError(f"[{mode}] the token-budget sampler needs a shape file, none is given")
     token_budget = _token_budget(args, mode)
-    if iter_options.distributed:
-        world_size = torch.distributed.get_world_size()
-        rank = torch.distributed.get_rank()
-    else:
-        world_size, rank = 1, 0
+    world_size, rank = data_parallel_rank(iter_options)
+    check_accum_grad(args, iter_options)
 
     utt2tokens = utt2tokens_from_shape_file(iter_options.shape_files[0], tokens_fn)
     sampler = TokenBudgetBatchSampler(
@@ -162,11 +165,14 @@ def build_packing_iter_factory(
     # Which utterances a rank reads changes every epoch, so the dataset keeps them all.
     dataset = build_dataset(set(utt2tokens))
     logging.info(f"[{mode}] dataset:\n{dataset}")
+    collate_fn = iter_options.collate_fn
+    if skip_bad_files:
+        dataset, collate_fn = SkipBadFilesDataset(dataset), SkipBadFilesCollate(collate_fn)
     return PackingIterFactory(
         dataset=dataset,
         sampler=sampler,
         num_workers=args.num_workers,
-        collate_fn=iter_options.collate_fn,
+        collate_fn=collate_fn,
         pin_memory=args.ngpu > 0,
         num_iters_per_epoch=iter_options.num_iters_per_epoch,
     )
@@ -181,6 +187,29 @@ def packing_summary(batches: List[List[str]], sampler: TokenBudgetBatchSampler) 
         f"min={clips.min()} max={clips.max()}, tokens per batch mean={tokens.mean():.0f}, "
         f"fill of token_budget={tokens.mean() / sampler.token_budget:.1%}"
     )
+
+
+def data_parallel_rank(iter_options: Any) -> Tuple[int, int]:
+    """``(world_size, rank)`` of this process (``(1, 0)`` unless ``iter_options.distributed``)."""
+    if iter_options.distributed:
+        return torch.distributed.get_world_size(), torch.distributed.get_rank()
+    return 1, 0
+
+
+def check_accum_grad(args: argparse.Namespace, iter_options: Any) -> None:
+    """With ``--num_iters_per_epoch``, an epoch must end on an optimizer step.
+
+    ESPnet steps the optimizer every ``--accum_grad`` batches; gradients of an epoch's
+    leftover batches would be carried into the next epoch in memory but not into the
+    checkpoint, so a resumed run would differ.
+    """
+    accum_grad = getattr(args, "accum_grad", 1) or 1
+    num_iters = getattr(iter_options, "num_iters_per_epoch", None)
+    if iter_options.train and num_iters is not None and num_iters % accum_grad != 0:
+        raise ValueError(
+            f"--num_iters_per_epoch {num_iters} must be a multiple of --accum_grad "
+            f"{accum_grad}, so that every epoch (and checkpoint) ends on an optimizer step"
+        )
 
 
 def _token_budget(args: argparse.Namespace, mode: str) -> int:

@@ -44,6 +44,9 @@ class TokenBudgetBatchSampler:
             the same way every epoch (validation).
         world_size: number of data-parallel ranks.
         rank: this process' rank in ``[0, world_size)``.
+        stream_id: ``None`` seeds epoch ``e`` with ``(seed, e)``; an integer seeds it with
+            ``(seed, e, stream_id)``, so the shards of a sharded corpus draw independent
+            orders (see :mod:`espnet2_slap.train.sharded_iter_factory`).
     """
 
     def __init__(
@@ -54,8 +57,11 @@ class TokenBudgetBatchSampler:
         shuffle: bool = True,
         world_size: int = 1,
         rank: int = 0,
+        stream_id: Optional[int] = None,
     ):
         _check_int_in_range("token_budget", token_budget, 1, None)
+        if stream_id is not None:
+            _check_int_in_range("stream_id", stream_id, 0, _MAX_SEED)
         _check_int_in_range("seed", seed, 0, _MAX_SEED)
         _check_int_in_range("world_size", world_size, 1, None)
         _check_int_in_range("rank", rank, 0, world_size - 1)
@@ -72,6 +78,7 @@ class TokenBudgetBatchSampler:
         self.shuffle = shuffle
         self.world_size = int(world_size)
         self.rank = int(rank)
+        self.stream_id = stream_id
         self._utt_ids = np.array(sorted(utt2tokens), dtype=object)
         self._tokens = np.array([int(utt2tokens[u]) for u in self._utt_ids], dtype=np.int64)
         self._warn_oversize()
@@ -103,7 +110,8 @@ class TokenBudgetBatchSampler:
         if shuffle:
             # RandomState's stream is frozen across NumPy versions, so a resumed run
             # reproduces the epoch's batches even after a NumPy upgrade.
-            order = np.random.RandomState([self.seed, epoch]).permutation(self.num_utterances)
+            entropy = [self.seed, epoch] + ([] if self.stream_id is None else [self.stream_id])
+            order = np.random.RandomState(entropy).permutation(self.num_utterances)
         else:
             order = np.arange(self.num_utterances)
         cumulative = np.concatenate([[0], np.cumsum(self._tokens[order])])

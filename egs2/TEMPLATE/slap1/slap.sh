@@ -37,6 +37,7 @@ skip_eval=false        # skip stages 7-8
 skip_packing=false     # skip stage 9
 skip_upload=true       # skip stage 10
 ngpu=0                 # GPUs for training (0: CPU)
+num_nodes=1            # machines for training (>1: cmd.sh must submit with slurm.pl or queue.pl)
 nj=4                   # parallel jobs for data preparation and statistics
 inference_nj=4         # parallel jobs for inference
 gpu_inference=false    # run inference on a GPU
@@ -47,8 +48,10 @@ python=python          # the interpreter (path.sh puts the recipe's venv first o
 # Data preparation
 local_data_opts=       # options of local/data.sh
 fs=16k                 # sample rate of the formatted audio
+audio_format=flac      # file format of the formatted audio: flac or wav (16-bit PCM either way)
 min_wav_duration=0.5   # shorter training/validation utterances are dropped (seconds)
-max_wav_duration=30    # longer training/validation utterances are dropped (seconds)
+max_wav_duration=30    # longer training clips are kept and cropped to a random window of
+                       # this length per load (the config's crop_seconds); stage 3 counts them
 
 # Caption tokens
 nbpe=500               # sentencepiece vocabulary size (an upper bound on small corpora)
@@ -60,12 +63,16 @@ train_args=            # extra options of slap_train (override the config)
 tag=                   # experiment name (default: from the config file name and train_args)
 stats_tag=             # statistics directory name (default: raw_<bpemode><nbpe>)
 feats_normalize=global_mvn  # global_mvn: pass the collected statistics to the model
+num_splits=1           # >1: train on this many shards, one in memory at a time (--multiple_iterator)
+pretrained_model=      # fine-tune from a SLAP model (exp dir, .zip, zoo tag), or init from a .pth
+ignore_init_mismatch=false  # skip parameters of --pretrained_model whose shapes differ
 
 # Inference and scoring
 inference_config=      # inference YAML
 inference_args=        # extra options of slap_inference
 inference_tag=         # inference directory name (default: from config, model and args)
 inference_model=valid.loss.best.pth  # model file in the experiment directory
+download_model=        # evaluate this packed model (.zip) or model-zoo tag instead (stages 7-8)
 
 # Data sets
 train_set=             # training set name (data/<name>)
@@ -75,32 +82,38 @@ zeroshot_sets=         # zero-shot classification set names (space-separated)
 
 # Upload
 hf_repo=               # Hugging Face repository, <user>/<name>
+model_card_opts=       # extra options of scripts/make_model_card.py, e.g. "--license mit"
+
+# The stages each --skip_* flag skips; the help text and the driver both read this.
+declare -A skip_stages=([data_prep]=1-4 [train]=5-6 [eval]=7-8 [packing]=9 [upload]=10)
 
 help_message=$(cat <<EOF
 Usage: $0 --train_set <name> --valid_set <name> --test_sets "<names>" --train_config <yaml> [options]
 
 Stages:
    1  data preparation          local/data.sh -> data/<set>/
-   2  format audio              ${fs} mono WAV -> ${dumpdir}/raw/org/<train/valid>/, ${dumpdir}/raw/<test sets>/
+   2  format audio              ${fs} mono ${audio_format} -> ${dumpdir}/raw/org/<train/valid>/, ${dumpdir}/raw/<test sets>/
    3  filter and validate       duration filter -> ${dumpdir}/raw/<train/valid>/
    4  token list                sentencepiece -> data/token_list/bpe_<bpemode><nbpe>/
    5  collect statistics        ${expdir}/slap_stats_<stats_tag>/
    6  training                  ${expdir}/slap_<tag>/
    7  inference                 ${expdir}/slap_<tag>/inference_<inference_tag>/<set>/
    8  scoring                   .../<set>/score/results.{json,md}, ${expdir}/slap_<tag>/RESULTS.md
-   9  packing                   ${expdir}/slap_<tag>/packed_model.zip
+   9  packing                   ${expdir}/slap_<tag>/slap_<tag>_<model>.zip with README.md (model card)
   10  upload                    Hugging Face Hub (only with --skip_upload false)
 
 Options (--foo_bar and --foo-bar are the same; defaults in brackets):
   General
     --stage N               first stage to run [${stage}]
     --stop_stage N          last stage to run [${stop_stage}]
-    --skip_data_prep BOOL   skip stages 1-4 [${skip_data_prep}]
-    --skip_train BOOL       skip stages 5-6 [${skip_train}]
-    --skip_eval BOOL        skip stages 7-8 [${skip_eval}]
-    --skip_packing BOOL     skip stage 9 [${skip_packing}]
-    --skip_upload BOOL      skip stage 10 [${skip_upload}]
-    --ngpu N                GPUs for training, 0 for CPU [${ngpu}]
+    --skip_data_prep BOOL   skip stages ${skip_stages[data_prep]} [${skip_data_prep}]
+    --skip_train BOOL       skip stages ${skip_stages[train]} [${skip_train}]
+    --skip_eval BOOL        skip stages ${skip_stages[eval]} [${skip_eval}]
+    --skip_packing BOOL     skip stage ${skip_stages[packing]} [${skip_packing}]
+    --skip_upload BOOL      skip stage ${skip_stages[upload]} [${skip_upload}]
+    --ngpu N                GPUs for training (per node), 0 for CPU [${ngpu}]
+    --num_nodes N           machines for training; more than 1 needs slurm.pl or queue.pl
+                            as cuda_cmd in cmd.sh [${num_nodes}]
     --nj N                  parallel jobs for stages 2 and 5 [${nj}]
     --inference_nj N        parallel jobs for stage 7 [${inference_nj}]
     --gpu_inference BOOL    run inference on a GPU [${gpu_inference}]
@@ -109,9 +122,13 @@ Options (--foo_bar and --foo-bar are the same; defaults in brackets):
     --python CMD            Python interpreter [${python}]
   Data preparation
     --local_data_opts STR   options passed to local/data.sh [${local_data_opts}]
-    --fs RATE               sample rate of the formatted audio, e.g. 16k or 16000 [${fs}]
+    --fs RATE               sample rate of the formatted audio, e.g. 16k or 16000; must
+                            match the config's frontend_conf.fs when it sets one [${fs}]
+    --audio_format FMT      flac or wav: file format of the formatted audio [${audio_format}]
     --min_wav_duration SEC  drop shorter training/validation utterances [${min_wav_duration}]
-    --max_wav_duration SEC  drop longer training/validation utterances [${max_wav_duration}]
+    --max_wav_duration SEC  longer training/validation clips are kept, not dropped: training
+                            loads a random window of this length (set the config's
+                            crop_seconds to the same value); stage 3 counts them [${max_wav_duration}]
   Caption tokens
     --nbpe N                sentencepiece vocabulary size [${nbpe}]
     --bpemode TYPE          unigram, bpe, char or word [${bpemode}]
@@ -122,12 +139,24 @@ Options (--foo_bar and --foo-bar are the same; defaults in brackets):
     --stats_tag NAME        statistics directory, ${expdir}/slap_stats_NAME [raw_<bpemode><nbpe>]
     --feats_normalize NAME  global_mvn uses the collected statistics; anything else leaves the
                             config's normalization alone [${feats_normalize}]
+    --num_splits N          split the training data into N shards that training loads one at
+                            a time (ESPnet's --multiple_iterator); for corpora too large for
+                            one process' memory, see docs/scaling.md [${num_splits}]
+    --pretrained_model PATH fine-tune from a SLAP model: experiment dir, packed .zip or
+                            model-zoo tag; its weights, caption token list, BPE model and
+                            statistics are reused (stage 4 exports them to ${expdir}/pretrained).
+                            A .pth file (slap_train's --init_param syntax,
+                            path[:src_key:dst_key:exclude_keys]) gives weights only [${pretrained_model}]
+    --ignore_init_mismatch BOOL  skip --pretrained_model parameters whose shapes differ
+                            [${ignore_init_mismatch}]
   Inference and scoring
     --inference_config YAML inference configuration [${inference_config}]
     --inference_args STR    extra slap_inference options [${inference_args}]
     --inference_tag NAME    inference directory suffix [config name + model name + args]
     --inference_model FILE  model file in the experiment directory, e.g. latest.pth,
                             valid.loss.ave.pth [${inference_model}]
+    --download_model TAG    evaluate a packed model (.zip) or model-zoo / Hub tag in stages
+                            7-8; skips training and packing [${download_model}]
   Data sets
     --train_set NAME        training set [${train_set}]
     --valid_set NAME        validation set [${valid_set}]
@@ -135,12 +164,15 @@ Options (--foo_bar and --foo-bar are the same; defaults in brackets):
     --zeroshot_sets "NAMES" zero-shot classification sets (need utt2label, labels) [${zeroshot_sets}]
   Upload
     --hf_repo USER/NAME     Hugging Face repository for stage 10 [${hf_repo}]
+    --model_card_opts STR   options of scripts/make_model_card.py, e.g. "--license mit
+                            --datasets clotho" [${model_card_opts}]
 EOF
 )
 
 log "$0 $*"
-[ -f utils/parse_options.sh ] \
-    || fail "run $0 from a recipe directory (egs2/<corpus>/slap1) that links utils/"
+[ -f utils/parse_options.sh ] && [ -f path.sh ] \
+    || fail "run slap.sh from its recipe directory (egs2/<corpus>/slap1, with path.sh and a" \
+        "utils/ link): cd $(dirname "$0") first"
 . utils/parse_options.sh
 [ $# -eq 0 ] || fail "unexpected arguments: $* (see $0 --help)"
 
@@ -157,6 +189,11 @@ case "${fs}" in
     *) fs_hz=${fs} ;;
 esac
 [[ "${fs_hz}" =~ ^[1-9][0-9]*$ ]] || fail "--fs must be like 16k or 16000, got '${fs}'"
+case "${audio_format}" in
+    flac | wav) ;;
+    *) fail "--audio_format must be flac or wav, got '${audio_format}'" ;;
+esac
+[[ "${num_nodes}" =~ ^[1-9][0-9]*$ ]] || fail "--num_nodes must be a positive number, got '${num_nodes}'"
 
 # An option string as a directory-name suffix: "--max_epoch 2" -> "_max_epoch2".
 args_suffix() {
@@ -166,9 +203,20 @@ args_suffix() {
 token_dir=data/token_list/bpe_${bpemode}${nbpe}
 bpemodel=${token_dir}/bpe.model
 token_list=${token_dir}/tokens.txt
+# Fine-tuning from a SLAP model (not a bare .pth): stage 4 takes its token list, BPE model and
+# statistics (espnet2_slap.bin.slap_export_pretrained) and stage 6 starts from its weights.
+finetune_dir=
+if [ -n "${pretrained_model}" ] && [[ "${pretrained_model%%:*}" != *.pth ]]; then
+    finetune_dir=${expdir}/pretrained
+    token_dir=${finetune_dir}
+    bpemodel=${token_dir}/bpe.model
+    token_list=${token_dir}/tokens.txt
+fi
 
 stats_dir=${expdir}/slap_stats_${stats_tag:-raw_${bpemode}${nbpe}}
-if [ -z "${tag}" ] && [ -n "${train_config}" ]; then
+if [ -z "${tag}" ] && [ -n "${download_model}" ]; then
+    tag=$(basename "${download_model}" .zip | sed -e 's/[^A-Za-z0-9._-]/_/g')
+elif [ -z "${tag}" ] && [ -n "${train_config}" ]; then
     tag=$(basename "${train_config}" .yaml)$(args_suffix "${train_args}")
 fi
 slap_exp=${expdir}/slap_${tag}
@@ -227,6 +275,53 @@ require_file() {
     [ -f "$1" ] || fail "$1 is missing: $2"
 }
 
+# model_files: set model_config and model_file, the model stages 7-8 evaluate: the trained
+# one, or with --download_model the unpacked download (fetched once, before the jobs start).
+model_files() {
+    if [ -z "${download_model}" ]; then
+        model_config=${slap_exp}/config.yaml
+        model_file=${slap_exp}/${inference_model}
+        require_file "${model_file}" "train first (stage 6) or choose another --inference_model"
+        return 0
+    fi
+    local listing=${slap_exp}/downloaded_model
+    if [ ! -f "${listing}" ]; then
+        mkdir -p "${slap_exp}"
+        ${python} scripts/download_model.py --model_tag "${download_model}" --output "${listing}" \
+            || fail "cannot use --download_model ${download_model} (see above)"
+    fi
+    model_config=$(awk '$1 == "slap_train_config" { print $2 }' "${listing}")
+    model_file=$(awk '$1 == "slap_model_file" { print $2 }' "${listing}")
+    require_file "${model_file}" "remove ${listing} to unpack ${download_model} again"
+}
+
+# slap_train_common_opts: set common_opts, the slap_train options stages 5 and 6 share:
+# config, caption tokens, the frontend's sample rate, training and validation data.
+slap_train_common_opts() {
+    local train_dir=${dumpdir}/raw/${train_set} valid_dir=${dumpdir}/raw/${valid_set} fs_opts
+    require_file "${train_dir}/wav.scp" "run stages 2-3 first"
+    require_file "${valid_dir}/wav.scp" "run stages 2-3 first"
+    # The frontend must run at the rate of the dumped audio: refuse a config that says otherwise.
+    fs_opts=$(${python} scripts/check_frontend_fs.py --config "${train_config}" --fs "${fs_hz}" \
+        --wav_scp "${train_dir}/wav.scp") || fail "the frontend's sample rate does not match (see above)"
+    # shellcheck disable=SC2206  # fs_opts is empty or "--frontend_conf fs=N"
+    common_opts=(
+        --config "${train_config}"
+        --use_preprocessor true
+        --token_list "${token_list}"
+        --bpemodel "${bpemodel}"
+        ${fs_opts}
+        --train_data_path_and_name_and_type "${train_dir}/wav.scp,speech,sound"
+        --train_data_path_and_name_and_type "${train_dir}/text,text,text"
+        --valid_data_path_and_name_and_type "${valid_dir}/wav.scp,speech,sound"
+        --valid_data_path_and_name_and_type "${valid_dir}/text,text,text"
+    )
+    # Several captions per clip (utt2captions, a JSON list): one is drawn each time it loads.
+    if [ -f "${train_dir}/utt2captions" ]; then
+        common_opts+=(--train_data_path_and_name_and_type "${train_dir}/utt2captions,captions,text")
+    fi
+}
+
 # ---------------------------------------------------------------------------------------------
 # Stages
 # ---------------------------------------------------------------------------------------------
@@ -258,6 +353,7 @@ format_data_dir() {
     ${train_cmd} JOB=1:"${jobs}" "${logdir}/format_wav_scp.JOB.log" \
         ${python} scripts/format_wav_scp.py \
             --fs "${fs_hz}" \
+            --audio_format "${audio_format}" \
             --audio_dir "${dst}/data/format.JOB" \
             --out_wav_scp "${logdir}/wav.JOB.scp" \
             --out_num_samples "${logdir}/utt2num_samples.JOB" \
@@ -274,7 +370,7 @@ format_data_dir() {
         | sort >"${dst}/utt2num_samples"
     for n in $(seq "${jobs}"); do cat "${logdir}/wav.${n}.scp"; done | sort >"${dst}/wav.scp.tmp"
     mv "${dst}/wav.scp.tmp" "${dst}/wav.scp"
-    log "${src} -> ${dst}: ${n_utts} utterances at ${fs_hz} Hz (${jobs} jobs)"
+    log "${src} -> ${dst}: ${n_utts} utterances, ${audio_format} at ${fs_hz} Hz (${jobs} jobs)"
 }
 
 stage_2() {
@@ -306,6 +402,16 @@ stage_3() {
 
 stage_4() {
     require_sets
+    if [ -n "${finetune_dir}" ]; then
+        require_train_config
+        ${python} -m espnet2_slap.bin.slap_export_pretrained \
+            --pretrained_model "${pretrained_model}" \
+            --train_config "${train_config}" \
+            --out_dir "${finetune_dir}" >/dev/null \
+            || fail "cannot fine-tune from --pretrained_model ${pretrained_model} (see above)"
+        log "Token list, BPE model and statistics of ${pretrained_model}: ${finetune_dir}"
+        return 0
+    fi
     local text=${dumpdir}/raw/${train_set}/text
     require_file "${text}" "run stage 3 first"
     mkdir -p "${token_dir}"
@@ -334,6 +440,8 @@ stage_5() {
     require_sets
     require_train_config
     require_file "${token_list}" "run stage 4 first"
+    local common_opts
+    slap_train_common_opts
     local train_dir=${dumpdir}/raw/${train_set} valid_dir=${dumpdir}/raw/${valid_set}
     local logdir=${stats_dir}/logdir
     local jobs n
@@ -352,17 +460,10 @@ stage_5() {
     ${train_cmd} JOB=1:"${jobs}" "${logdir}/stats.JOB.log" \
         ${python} -m espnet2_slap.bin.slap_train \
             --collect_stats true \
-            --use_preprocessor true \
-            --token_list "${token_list}" \
-            --bpemodel "${bpemodel}" \
-            --train_data_path_and_name_and_type "${train_dir}/wav.scp,speech,sound" \
-            --train_data_path_and_name_and_type "${train_dir}/text,text,text" \
-            --valid_data_path_and_name_and_type "${valid_dir}/wav.scp,speech,sound" \
-            --valid_data_path_and_name_and_type "${valid_dir}/text,text,text" \
+            "${common_opts[@]}" \
             --train_shape_file "${logdir}/train.JOB.scp" \
             --valid_shape_file "${logdir}/valid.JOB.scp" \
             --output_dir "${logdir}/stats.JOB" \
-            --config "${train_config}" \
             --normalize none \
             --iterator_type sequence \
             --batch_type unsorted \
@@ -375,36 +476,73 @@ stage_5() {
     log "Statistics: ${stats_dir} (${jobs} jobs)"
 }
 
+# --num_splits N > 1: the training data and shapes split into N shards by ESPnet's split_scps
+# (once, into ${stats_dir}/splits<N>/); training then reads them with --multiple_iterator true.
+# Rewrites common_opts' training data options and sets train_shape.
+use_split_train_data() {
+    local train_dir=${dumpdir}/raw/${train_set} split_dir=${stats_dir}/splits${num_splits}
+    local scps=("${train_dir}/wav.scp" "${train_dir}/text") opts=() i
+    [ -f "${train_dir}/utt2captions" ] && scps+=("${train_dir}/utt2captions")
+    if [ ! -f "${split_dir}/.done" ]; then
+        ${python} -m espnet2.bin.split_scps --num_splits "${num_splits}" --output_dir "${split_dir}" \
+            --scps "${scps[@]}" "${stats_dir}/train/speech_shape" \
+            || fail "splitting the training data into ${num_splits} shards failed"
+        touch "${split_dir}/.done"
+    fi
+    for ((i = 0; i < ${#common_opts[@]}; i++)); do
+        case ${common_opts[i]} in
+            --train_data_path_and_name_and_type)  # <train_dir>/<file>,name,type
+                opts+=("${common_opts[i]}" "${split_dir}/${common_opts[i + 1]#"${train_dir}/"}")
+                i=$((i + 1)) ;;
+            *) opts+=("${common_opts[i]}") ;;
+        esac
+    done
+    common_opts=("${opts[@]}" --multiple_iterator true)
+    train_shape=${split_dir}/speech_shape
+    log "Training data: ${num_splits} shards in ${split_dir}"
+}
+
 stage_6() {
     require_sets
     require_train_config
     require_file "${stats_dir}/train/speech_shape" "run stage 5 first"
-    local opts=()
+    local common_opts opts=() train_shape=${stats_dir}/train/speech_shape
+    slap_train_common_opts
+    [ "${num_splits}" -gt 1 ] && use_split_train_data
     if [ "${feats_normalize}" = global_mvn ]; then
-        opts+=(--normalize global_mvn --normalize_conf "stats_file=${stats_dir}/train/feats_stats.npz")
+        if [ -n "${finetune_dir}" ]; then  # the pretrained model's statistics
+            require_file "${finetune_dir}/feats_stats.npz" "the pretrained model has no GlobalMVN statistics"
+            opts+=(--normalize global_mvn --normalize_conf "stats_file=${finetune_dir}/feats_stats.npz")
+        else
+            opts+=(--normalize global_mvn --normalize_conf "stats_file=${stats_dir}/train/feats_stats.npz")
+        fi
     fi
-    if [ "${ngpu}" -gt 1 ]; then
-        opts+=(--multiprocessing_distributed true)
+    if [ -n "${finetune_dir}" ]; then
+        require_file "${finetune_dir}/model.pth" "run stage 4 first (it exports --pretrained_model)"
+        opts+=(--init_param "${finetune_dir}/model.pth" --ignore_init_mismatch "${ignore_init_mismatch}")
+    elif [ -n "${pretrained_model}" ]; then
+        require_file "${pretrained_model%%:*}" "--pretrained_model names no model file"
+        opts+=(--init_param "${pretrained_model}" --ignore_init_mismatch "${ignore_init_mismatch}")
     fi
     mkdir -p "${slap_exp}"
     log "Training log: ${slap_exp}/train.log"
+    # ESPnet's launcher runs cuda_cmd with --gpu, and over --num_nodes machines with
+    # slurm.pl/queue.pl; it adds --ngpu and --multiprocessing_distributed.
     # shellcheck disable=SC2086
-    ${cuda_cmd} --gpu "${ngpu}" "${slap_exp}/train.log" \
+    ${python} -m espnet2.bin.launch \
+        --cmd "${cuda_cmd}" \
+        --log "${slap_exp}/train.log" \
+        --ngpu "${ngpu}" \
+        --num_nodes "${num_nodes}" \
+        --init_file_prefix "${slap_exp}/.dist_init_" \
+        --multiprocessing_distributed true -- \
         ${python} -m espnet2_slap.bin.slap_train \
-            --use_preprocessor true \
-            --token_list "${token_list}" \
-            --bpemodel "${bpemodel}" \
+            "${common_opts[@]}" \
             "${opts[@]}" \
-            --train_data_path_and_name_and_type "${dumpdir}/raw/${train_set}/wav.scp,speech,sound" \
-            --train_data_path_and_name_and_type "${dumpdir}/raw/${train_set}/text,text,text" \
-            --valid_data_path_and_name_and_type "${dumpdir}/raw/${valid_set}/wav.scp,speech,sound" \
-            --valid_data_path_and_name_and_type "${dumpdir}/raw/${valid_set}/text,text,text" \
-            --train_shape_file "${stats_dir}/train/speech_shape" \
+            --train_shape_file "${train_shape}" \
             --valid_shape_file "${stats_dir}/valid/speech_shape" \
             --resume true \
             --output_dir "${slap_exp}" \
-            --config "${train_config}" \
-            --ngpu "${ngpu}" \
             ${train_args} \
         || { show_failed_logs "${slap_exp}/train.log"; fail "training failed"; }
     grep "epoch results:" "${slap_exp}/train.log" | sed -e 's/^.*INFO: //' | tail -n 5 || true
@@ -412,8 +550,12 @@ stage_6() {
 
 stage_7() {
     require_exp
-    local model_file=${slap_exp}/${inference_model}
-    require_file "${model_file}" "train first (stage 6) or choose another --inference_model"
+    if [ -z "${eval_sets// /}" ]; then
+        log "no --test_sets and no --zeroshot_sets: nothing to infer"
+        return 0
+    fi
+    local model_config model_file
+    model_files
     local config_opts=() dset data dir logdir jobs name n
     [ -n "${inference_config}" ] && config_opts=(--config "${inference_config}")
     for dset in ${eval_sets}; do
@@ -421,7 +563,10 @@ stage_7() {
         dir=${inference_dir}/${dset}
         logdir=${dir}/logdir
         require_file "${data}/wav.scp" "run stages 2-3 first"
-        rm -rf "${dir}"
+        if [ -d "${dir}" ]; then
+            log "removing the previous inference output ${dir} (and its scores)"
+            rm -rf "${dir}"
+        fi
         mkdir -p "${logdir}"
         jobs=$(min "${inference_nj}" "$(wc -l <"${data}/wav.scp")")
         # shellcheck disable=SC2046
@@ -430,7 +575,7 @@ stage_7() {
         OMP_NUM_THREADS=$(threads_per_job "${jobs}") \
         ${inference_cmd} --gpu "${inference_ngpu}" JOB=1:"${jobs}" "${logdir}/slap_inference.JOB.log" \
             ${python} -m espnet2_slap.bin.slap_inference \
-                --slap_train_config "${slap_exp}/config.yaml" \
+                --slap_train_config "${model_config}" \
                 --slap_model_file "${model_file}" \
                 --data_path_and_name_and_type "${data}/wav.scp,speech,sound" \
                 --key_file "${logdir}/keys.JOB.scp" \
@@ -459,8 +604,8 @@ score_set() {
     mkdir -p "${dir}/score"
     ${inference_cmd} --gpu "${inference_ngpu}" "${dir}/score/score.log" \
         ${python} -m espnet2_slap.bin.slap_score \
-            --slap_train_config "${slap_exp}/config.yaml" \
-            --slap_model_file "${slap_exp}/${inference_model}" \
+            --slap_train_config "${model_config}" \
+            --slap_model_file "${model_file}" \
             --data_dir "${dumpdir}/raw/${dset}" \
             --inference_dir "${dir}" \
             --output_dir "${dir}/score" \
@@ -474,95 +619,91 @@ score_set() {
 
 stage_8() {
     require_exp
-    local dset
+    if [ -z "${eval_sets// /}" ]; then
+        log "no --test_sets and no --zeroshot_sets: nothing to score, no RESULTS.md written"
+        return 0
+    fi
+    local model_config model_file dset
+    model_files
     for dset in ${test_sets}; do
         score_set "${dset}" retrieval
     done
     for dset in ${zeroshot_sets}; do
+        require_file "${dumpdir}/raw/${dset}/labels" "a zero-shot set needs labels and utt2label"
         score_set "${dset}" zeroshot --labels "${dumpdir}/raw/${dset}/labels"
     done
     ${python} scripts/make_results_md.py \
         --exp_dir "${slap_exp}" \
-        --train_config "${train_config:-${slap_exp}/config.yaml}" \
-        --model_file "${slap_exp}/${inference_model}" \
+        --train_config "${train_config:-${model_config}}" \
+        --model_file "${model_file}" \
         --output "${slap_exp}/RESULTS.md"
     log "Results: ${slap_exp}/RESULTS.md"
+}
+
+# The packed model of stage 9: named after the experiment and the model file, like ESPnet's.
+packed_model=${slap_exp}/${slap_exp##*/}_${inference_model%.pth}.zip
+
+# write_model_card OUTPUT MODEL_TAG [OPTIONS...]: scripts/make_model_card.py with this run's
+# settings; prints the images the card links to.
+write_model_card() {
+    local output=$1 model_tag=$2
+    shift 2
+    # shellcheck disable=SC2086  # word splitting of the option string is intended
+    ${python} scripts/make_model_card.py \
+        --exp_dir "${slap_exp}" \
+        --model_file "${inference_model}" \
+        --model_tag "${model_tag}" \
+        --train_config "${train_config}" \
+        --train_args "${train_args}" \
+        --output "${output}" \
+        --list_images \
+        "$@" \
+        ${model_card_opts} \
+        || fail "writing the model card ${output} failed"
 }
 
 stage_9() {
     require_exp
     require_file "${slap_exp}/${inference_model}" "train first (stage 6)"
-    local opts=()
+    local opts=() images image
     if [ -f "${slap_exp}/RESULTS.md" ]; then
         opts+=(--option "${slap_exp}/RESULTS.md")
     else
-        log "warning: no ${slap_exp}/RESULTS.md (stage 8); packing without it"
+        log "warning: no ${slap_exp}/RESULTS.md (stage 8); packing without results"
     fi
+    # The card's usage example loads the Hub repository when there is one, else the zip.
+    images=$(write_model_card "${slap_exp}/README.md" "${hf_repo:-${packed_model##*/}}") || exit 1
+    for image in ${images}; do
+        opts+=(--option "${image}")
+    done
+    opts+=(--option "${slap_exp}/README.md")
     [ -d "${slap_exp}/images" ] && opts+=(--option "${slap_exp}/images")
     ${python} -m espnet2_slap.bin.slap_pack \
         --slap_train_config "${slap_exp}/config.yaml" \
         --slap_model_file "${slap_exp}/${inference_model}" \
         "${opts[@]}" \
-        --outpath "${slap_exp}/packed_model.zip"
-    log "Packed model: ${slap_exp}/packed_model.zip"
+        --outpath "${packed_model}"
+    log "Packed model: ${packed_model} (model card: ${slap_exp}/README.md)"
 }
 
 stage_10() {
     require_exp
-    if [ -z "${hf_repo}" ]; then
-        log "--hf_repo is empty: nothing uploaded (give --hf_repo <user>/<name>)"
-        return 0
-    fi
-    if ! timeout 10 ${python} -c \
-        'import socket; socket.create_connection(("huggingface.co", 443), timeout=5).close()' \
-        2>/dev/null; then
-        log "huggingface.co cannot be reached from this machine: upload to ${hf_repo} skipped"
-        return 0
-    fi
-    require_file "${slap_exp}/packed_model.zip" "run stage 9 first"
+    [ -n "${hf_repo}" ] || fail "stage 10 uploads to --hf_repo <user>/<name>, which is empty"
+    command -v hf >/dev/null \
+        || fail "the 'hf' command (pip install huggingface_hub) is not on PATH: nothing uploaded"
+    require_file "${packed_model}" "run stage 9 first"
     local upload_dir=${slap_exp}/hf_upload
     rm -rf "${upload_dir}"
     mkdir -p "${upload_dir}"
-    ${python} -m zipfile -e "${slap_exp}/packed_model.zip" "${upload_dir}"
-    write_model_card >"${upload_dir}/README.md"
+    ${python} -m zipfile -e "${packed_model}" "${upload_dir}"
+    # The Hub shows the README.md at the repository root; its links point into the archive,
+    # which holds the experiment's files under their paths relative to this directory.
+    write_model_card "${upload_dir}/README.md" "${hf_repo}" --link_prefix "${slap_exp}/" >/dev/null
     HF_HUB_OFFLINE=0 hf upload --repo-type model "${hf_repo}" "${upload_dir}" . \
-        --commit-message "Upload ${slap_exp##*/}"
+        --commit-message "Upload ${slap_exp##*/}" \
+        || fail "uploading ${upload_dir} to https://huggingface.co/${hf_repo} failed (see above;" \
+            "'hf auth login' stores a token, and the machine needs network)"
     log "Uploaded ${upload_dir} to https://huggingface.co/${hf_repo}"
-}
-
-# The README of the uploaded model: how it was made, how to load it, and its results.
-write_model_card() {
-    local corpus
-    corpus=$(basename "$(dirname "$(pwd)")")
-    cat <<EOF
----
-library_name: espnet
-tags:
-- espnet
-- audio
-- language-audio-pretraining
-- audio-text-retrieval
-- audio-captioning
-- slap
----
-
-# SLAP model: ${hf_repo}
-
-A SLAP (Scalable Language-Audio Pretraining) model trained with the espnet2_slap recipe
-\`egs2/${corpus}/slap1\`, configuration \`${train_config:-${slap_exp}/config.yaml}\`, model file
-\`${inference_model}\`.
-
-## Usage
-
-\`\`\`python
-from espnet2_slap.inference.slap_inference import SLAPInference
-
-model = SLAPInference.from_pretrained("${hf_repo}")
-\`\`\`
-
-EOF
-    [ -f "${slap_exp}/RESULTS.md" ] && cat "${slap_exp}/RESULTS.md"
-    true
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -570,7 +711,7 @@ EOF
 # ---------------------------------------------------------------------------------------------
 stage_titles=(
     [1]="Data preparation (local/data.sh)"
-    [2]="Format audio (${fs} mono WAV)"
+    [2]="Format audio (${fs} mono ${audio_format})"
     [3]="Filter by duration and validate data directories"
     [4]="Token list (sentencepiece ${bpemode}, nbpe=${nbpe})"
     [5]="Collect feature statistics"
@@ -581,15 +722,24 @@ stage_titles=(
     [10]="Upload to the Hugging Face Hub"
 )
 
+# in_range N RANGE: whether stage N is in RANGE ("5-6" or "9").
+in_range() {
+    [ "$1" -ge "${2%-*}" ] && [ "$1" -le "${2#*-}" ]
+}
+
 # skip_reason N: the option that skips stage N, if any.
 skip_reason() {
-    case "$1" in
-        1 | 2 | 3 | 4) ${skip_data_prep} && echo "--skip_data_prep true" ;;
-        5 | 6) ${skip_train} && echo "--skip_train true" ;;
-        7 | 8) ${skip_eval} && echo "--skip_eval true" ;;
-        9) ${skip_packing} && echo "--skip_packing true" ;;
-        10) ${skip_upload} && echo "--skip_upload true" ;;
-    esac
+    local flag option
+    for flag in "${!skip_stages[@]}"; do
+        option=skip_${flag}
+        if ${!option} && in_range "$1" "${skip_stages[${flag}]}"; then
+            echo "--${option} true"
+            return 0
+        fi
+    done
+    if [ -n "${download_model}" ] && { in_range "$1" 5-6 || in_range "$1" 9-10; }; then
+        echo "--download_model ${download_model} is evaluated, not trained or packed"
+    fi
     true
 }
 

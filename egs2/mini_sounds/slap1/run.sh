@@ -13,6 +13,11 @@ log() {
     echo "$(date '+%Y-%m-%dT%H:%M:%S') [run.sh] $*"
 }
 
+if [ ! -f ./slap.sh ] || [ ! -f ./path.sh ]; then
+    echo "run.sh: error: run me from the recipe directory: cd $(dirname "$0") && ./run.sh" >&2
+    exit 1
+fi
+
 SECONDS=0
 stage=1               # first slap.sh stage
 stop_stage=10000      # last slap.sh stage; the comparison runs when it is 8 or more
@@ -31,14 +36,18 @@ common_opts=(
     --ngpu 0
 )
 
-if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
-    echo
-    echo "Options of run.sh: --stage N [${stage}], --stop_stage N [${stop_stage}],"
-    echo "  --run_ablation true|false [${run_ablation}]; every other option goes to slap.sh:"
-    ./slap.sh --help
-    exit 0
-fi
+for arg in "$@"; do
+    if [ "${arg}" = --help ] || [ "${arg}" = -h ]; then
+        sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+        echo
+        echo "Options of run.sh: --stage N [${stage}], --stop_stage N [${stop_stage}],"
+        echo "  --run_ablation true|false [${run_ablation}]; every other option goes to slap.sh"
+        echo "  except --train_config, --tag and --download_model (run.sh trains two configs"
+        echo "  of its own; run slap.sh directly for those). slap.sh's options:"
+        ./slap.sh --help
+        exit 0
+    fi
+done
 
 # Options come in "--name value" pairs: ours are kept here, the rest go to slap.sh. The
 # comparison needs --expdir, --dumpdir, --train_args and --skip_eval, which slap.sh also gets.
@@ -53,9 +62,10 @@ while [ $# -gt 0 ]; do
         --stage) stage=$2 ;;
         --stop_stage | --stop-stage) stop_stage=$2 ;;
         --run_ablation | --run-ablation) run_ablation=$2 ;;
-        --tag)
-            echo "run.sh: error: --tag would give both experiments one name; run slap.sh" \
-                "directly to name an experiment" >&2
+        --tag | --train_config | --train-config | --download_model | --download-model)
+            echo "run.sh: error: run.sh trains ${slap_config} and ${ablation_config} under" \
+                "names of its own, so it cannot pass $1 on; run ./slap.sh directly" \
+                "(./slap.sh --help)" >&2
             exit 1
             ;;
         *)

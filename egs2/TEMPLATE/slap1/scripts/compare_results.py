@@ -167,13 +167,14 @@ def caption_sample(captions: Path, data_dir: Path, n_captions: int) -> List[str]
 
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--exp_dirs", type=Path, nargs="+", required=True)
+    parser.add_argument("--exp_dirs", type=Path, nargs="+", required=True,
+                        help="experiment directories to compare")
     parser.add_argument("--names", nargs="+", help="row names (default: directory names)")
     parser.add_argument("--data_root", type=Path, default=Path("dump/raw"),
                         help="where <set>/text_refs are, for the caption sample")
-    parser.add_argument("--title", default="Comparison of experiments")
-    parser.add_argument("--n_captions", type=int, default=5)
-    parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--title", default="Comparison of experiments", help="heading of the file")
+    parser.add_argument("--n_captions", type=int, default=5, help="generated captions shown per model")
+    parser.add_argument("--output", type=Path, required=True, help="the Markdown file to write")
     args = parser.parse_args(argv)
     names = args.names or [exp_dir.name for exp_dir in args.exp_dirs]
     if len(names) != len(args.exp_dirs):

@@ -1,33 +1,117 @@
 #!/usr/bin/env python3
-"""Copy a data directory, keeping only utterances within a duration range.
+"""Copy a data directory, dropping clips that cannot train and reporting the long ones.
 
     python scripts/filter_by_duration.py --fs 16000 --min_seconds 0.5 --max_seconds 30 \\
         dump/raw/org/train dump/raw/train
 
-Durations come from ``utt2num_samples`` / ``fs``. Per-utterance files (``wav.scp``, ``text``,
-``text_refs`` and every ``utt2*``) are filtered, ``spk2utt`` is rebuilt from the filtered
-``utt2spk``, other files (``labels``, ...) are copied. The output directory is built next to
-its final place and renamed into it, so it is complete or absent.
+The header of every file in ``wav.scp`` is read (``soundfile.info``, in ``--nj`` processes).
+An utterance is dropped, with the reason written to ``<out_dir>/dropped_utts``
+(``<utt-id> <reason> <detail>``), when its file is
+
+* ``missing_file``: not there; ``empty_file``: 0 bytes; ``unreadable``: no audio header
+  (corrupt, truncated inside the header, not audio); ``zero_length``: a header with 0 samples;
+  ``wrong_sample_rate``: not at ``--fs`` (stage 2 formats every clip to it);
+* ``too_short``: shorter than ``--min_seconds``;
+* ``no_caption`` / ``empty_caption``: no ``text`` line, or one with an empty caption.
+
+Clips longer than ``--max_seconds`` are kept: training loads a random ``--max_seconds``
+window of them (the task's ``--crop_seconds``); they are counted as "will be cropped".
+A ``wav.scp`` entry that is a command (``... |``) has no file to check and is kept.
+Durations come from the headers (``utt2num_samples`` is only filtered). Per-utterance files
+(``wav.scp``, ``text``, ``text_refs``, every ``utt2*``) are filtered, ``spk2utt`` is rebuilt
+from the filtered ``utt2spk``, other files (``labels``, ...) are copied. The output directory
+is built next to its final place and renamed into it, so it is complete or absent.
 """
 
 import argparse
+import os
 import shutil
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
+from functools import partial
+from multiprocessing import Pool
 from pathlib import Path
-from typing import Dict, List, Sequence, Set
+from typing import Dict, List, Optional, Sequence, Set, Tuple
+
+import soundfile
+
+REASONS = (
+    "missing_file",
+    "empty_file",
+    "unreadable",
+    "zero_length",
+    "wrong_sample_rate",
+    "too_short",
+    "no_caption",
+    "empty_caption",
+)
 
 
-def read_num_samples(path: Path) -> Dict[str, int]:
-    """``utt2num_samples`` -> {utt id: samples}; raises ValueError naming a bad line."""
-    counts: Dict[str, int] = {}
+def read_two_columns(path: Path) -> Dict[str, str]:
+    """``<utt-id> <rest of line>`` lines -> {utt id: rest} (rest may be empty)."""
+    entries: Dict[str, str] = {}
     with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            fields = line.split()
-            if len(fields) != 2 or not fields[1].isdigit():
-                raise ValueError(f"{path} line {number}: expected '<utt-id> <samples>'")
-            counts[fields[0]] = int(fields[1])
-    return counts
+        for line in handle:
+            fields = line.rstrip("\n").split(maxsplit=1)
+            if fields:
+                entries[fields[0]] = fields[1].strip() if len(fields) == 2 else ""
+    return entries
+
+
+def audio_problem(entry: str, fs: int) -> Tuple[Optional[str], str, float]:
+    """``(reason or None, detail, seconds)`` of one ``wav.scp`` entry; commands are not read."""
+    if entry.endswith("|"):
+        return None, "command", -1.0
+    if not os.path.isfile(entry):
+        return "missing_file", entry, 0.0
+    if os.path.getsize(entry) == 0:
+        return "empty_file", entry, 0.0
+    try:
+        info = soundfile.info(entry)
+    except Exception as error:  # any libsndfile failure: the file is not readable audio
+        message = " ".join(str(error).split())
+        return "unreadable", f"{entry} ({type(error).__name__}: {message})", 0.0
+    if info.frames <= 0:
+        return "zero_length", entry, 0.0
+    if info.samplerate != fs:
+        return "wrong_sample_rate", f"{entry} ({info.samplerate} Hz, expected {fs})", 0.0
+    return None, entry, info.frames / info.samplerate
+
+
+def check_utterances(
+    wav_scp: Dict[str, str],
+    captions: Dict[str, str],
+    fs: int,
+    min_seconds: float,
+    max_seconds: float,
+    nj: int,
+) -> Tuple[Dict[str, Tuple[str, str]], Set[str], int]:
+    """``(dropped {utt: (reason, detail)}, utts to crop, commands not checked)``."""
+    utt_ids = list(wav_scp)
+    entries = [wav_scp[u] for u in utt_ids]
+    check = partial(audio_problem, fs=fs)
+    if nj > 1:
+        with Pool(nj) as pool:
+            results = pool.map(check, entries, chunksize=max(1, len(entries) // (8 * nj)))
+    else:
+        results = [check(e) for e in entries]
+    dropped: Dict[str, Tuple[str, str]] = {}
+    cropped: Set[str] = set()
+    unchecked = 0
+    for utt_id, (reason, detail, seconds) in zip(utt_ids, results):
+        if reason is None and detail == "command":
+            unchecked += 1
+        elif reason is None and seconds < min_seconds:
+            reason, detail = "too_short", f"{seconds:.3f} s < {min_seconds} s"
+        if reason is None and utt_id not in captions:
+            reason, detail = "no_caption", "no line in text"
+        elif reason is None and not captions[utt_id]:
+            reason, detail = "empty_caption", "empty caption in text"
+        if reason is not None:
+            dropped[utt_id] = (reason, detail)
+        elif seconds > max_seconds:
+            cropped.add(utt_id)
+    return dropped, cropped, unchecked
 
 
 def is_per_utterance(name: str) -> bool:
@@ -55,39 +139,13 @@ def spk2utt_lines(utt2spk_lines: Sequence[str]) -> List[str]:
     return [f"{spk} {' '.join(utts)}\n" for spk, utts in sorted(utts_of.items())]
 
 
-def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("in_dir", type=Path)
-    parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--fs", type=int, required=True, help="sample rate in Hz")
-    parser.add_argument("--min_seconds", type=float, required=True)
-    parser.add_argument("--max_seconds", type=float, required=True)
-    args = parser.parse_args(argv)
-    if args.min_seconds > args.max_seconds:
-        parser.error(f"--min_seconds {args.min_seconds} > --max_seconds {args.max_seconds}")
-
-    try:
-        counts = read_num_samples(args.in_dir / "utt2num_samples")
-    except (OSError, ValueError) as err:
-        print(f"filter_by_duration.py: error: {err}", file=sys.stderr)
-        return 1
-    too_short = {u for u, n in counts.items() if n < args.min_seconds * args.fs}
-    too_long = {u for u, n in counts.items() if n > args.max_seconds * args.fs}
-    keep = set(counts) - too_short - too_long
-    name = args.in_dir.name
-    if not keep:
-        print(
-            f"filter_by_duration.py: error: {args.in_dir}: no utterance lasts between "
-            f"{args.min_seconds} and {args.max_seconds} s",
-            file=sys.stderr,
-        )
-        return 1
-
-    partial = args.out_dir.with_name(args.out_dir.name + ".partial")
+def write_data_dir(in_dir: Path, out_dir: Path, keep: Set[str], dropped_lines: List[str]) -> None:
+    """The filtered copy of ``in_dir`` plus ``dropped_utts``, renamed into ``out_dir``."""
+    partial = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    for path in sorted(args.in_dir.iterdir()):
-        if not path.is_file() or path.name == "spk2utt":
+    for path in sorted(in_dir.iterdir()):
+        if not path.is_file() or path.name in ("spk2utt", "dropped_utts"):
             continue
         if is_per_utterance(path.name):
             (partial / path.name).write_text("".join(filter_lines(path, keep)), encoding="utf-8")
@@ -96,12 +154,66 @@ def main(argv: Sequence[str]) -> int:
     if (partial / "utt2spk").exists():
         lines = (partial / "utt2spk").read_text(encoding="utf-8").splitlines()
         (partial / "spk2utt").write_text("".join(spk2utt_lines(lines)), encoding="utf-8")
-    shutil.rmtree(args.out_dir, ignore_errors=True)
-    partial.rename(args.out_dir)
+    (partial / "dropped_utts").write_text("".join(dropped_lines), encoding="utf-8")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    partial.rename(out_dir)
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("in_dir", type=Path, help="data directory with wav.scp and text")
+    parser.add_argument("out_dir", type=Path, help="filtered copy (replaced if it exists)")
+    parser.add_argument(
+        "--fs", type=int, required=True, help="sample rate in Hz every clip must have"
+    )
+    parser.add_argument(
+        "--min_seconds", type=float, required=True, help="drop clips shorter than this"
+    )
+    parser.add_argument(
+        "--max_seconds",
+        type=float,
+        required=True,
+        help="clips longer than this are kept and reported: training crops them to it",
+    )
+    parser.add_argument("--nj", type=int, default=1, help="processes reading audio headers")
+    args = parser.parse_args(argv)
+    if args.min_seconds > args.max_seconds:
+        parser.error(f"--min_seconds {args.min_seconds} > --max_seconds {args.max_seconds}")
+    if args.nj < 1:
+        parser.error(f"--nj must be >= 1, got {args.nj}")
+
+    name = args.in_dir.name
+    try:
+        wav_scp = read_two_columns(args.in_dir / "wav.scp")
+        text_path = args.in_dir / "text"
+        captions = read_two_columns(text_path) if text_path.is_file() else {}
+    except OSError as err:
+        print(f"filter_by_duration.py: error: {err}", file=sys.stderr)
+        return 1
+    dropped, cropped, unchecked = check_utterances(
+        wav_scp, captions, args.fs, args.min_seconds, args.max_seconds, args.nj
+    )
+    keep = set(wav_scp) - set(dropped)
+    if not keep:
+        print(
+            f"filter_by_duration.py: error: {args.in_dir}: no usable utterance (see the reasons "
+            f"above); {len(dropped)} of {len(wav_scp)} dropped",
+            file=sys.stderr,
+        )
+        for utt_id, (reason, detail) in sorted(dropped.items())[:10]:
+            print(f"  {utt_id} {reason} {detail}", file=sys.stderr)
+        return 1
+    dropped_lines = [f"{u} {reason} {detail}\n" for u, (reason, detail) in sorted(dropped.items())]
+    write_data_dir(args.in_dir, args.out_dir, keep, dropped_lines)
+
+    by_reason = Counter(reason for reason, _ in dropped.values())
+    reasons = ", ".join(f"{r}={by_reason[r]}" for r in REASONS if by_reason[r])
     print(
-        f"filter_by_duration.py: {name}: kept {len(keep)} of {len(counts)} utterances; "
-        f"removed {len(too_short)} shorter than {args.min_seconds} s and "
-        f"{len(too_long)} longer than {args.max_seconds} s"
+        f"filter_by_duration.py: {name}: kept {len(keep)} of {len(wav_scp)} utterances "
+        f"({len(cropped)} longer than {args.max_seconds} s will be cropped to "
+        f"{args.max_seconds:g} s in training); dropped {len(dropped)}"
+        + (f" ({reasons}), listed in {args.out_dir / 'dropped_utts'}" if dropped else "")
+        + (f"; {unchecked} command entries not checked" if unchecked else "")
     )
     return 0
 

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
-"""Rewrite the audio of a wav.scp as mono 16-bit PCM WAV files at one sample rate.
+"""Rewrite the audio of a wav.scp as mono 16-bit PCM files (FLAC or WAV) at one sample rate.
 
-    python scripts/format_wav_scp.py --fs 16000 --audio_dir dump/raw/org/train/data/format.1 \\
-        --out_wav_scp logdir/wav.1.scp --out_num_samples logdir/utt2num_samples.1 \\
+    python scripts/format_wav_scp.py --fs 16000 --audio_format flac \\
+        --audio_dir dump/raw/org/train/data/format.1 --out_wav_scp logdir/wav.1.scp --out_num_samples logdir/utt2num_samples.1 \\
         logdir/keys.1.scp
 
 Each input line is ``<utt-id> <path>`` (any format libsndfile reads: wav, flac, ogg, ...) or
 ``<utt-id> <command> |`` (a shell pipe that writes such a file to stdout). Channels are
 averaged, the signal is resampled with ``torchaudio.functional.resample`` and written to
-``<audio_dir>/<utt-id>.wav``. The outputs are ``<utt-id> <wav path>`` and
+``<audio_dir>/<utt-id>.<audio_format>`` (FLAC is lossless and smaller than WAV;
+both decode to the same samples). The outputs are ``<utt-id> <wav path>`` and
 ``<utt-id> <number of samples>`` lines, in input order. The first unreadable or empty input
 stops the run with an error naming its utterance id, path and line.
 """
@@ -75,11 +76,14 @@ def to_rate(wave: np.ndarray, orig_rate: int, new_rate: int) -> np.ndarray:
     return resampled.numpy()
 
 
-def format_one(source: str, fs: int, out_path: Path) -> int:
-    """Write ``source`` as a mono PCM_16 WAV at ``fs`` Hz; returns its number of samples."""
+AUDIO_FORMATS = {"flac": "FLAC", "wav": "WAV"}  # --audio_format -> libsndfile format
+
+
+def format_one(source: str, fs: int, out_path: Path, audio_format: str = "wav") -> int:
+    """Write ``source`` as mono 16-bit PCM (``audio_format``) at ``fs`` Hz; returns its samples."""
     wave, rate = load_mono(source)
     wave = np.clip(to_rate(wave, rate, fs), -1.0, 1.0)
-    soundfile.write(out_path, wave, fs, subtype="PCM_16", format="WAV")
+    soundfile.write(out_path, wave, fs, subtype="PCM_16", format=AUDIO_FORMATS[audio_format])
     return int(wave.shape[0])
 
 
@@ -87,9 +91,13 @@ def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("wav_scp", type=Path, help="input <utt-id> <path or pipe> list")
     parser.add_argument("--fs", type=int, required=True, help="output sample rate in Hz")
-    parser.add_argument("--audio_dir", type=Path, required=True, help="where the WAVs go")
-    parser.add_argument("--out_wav_scp", type=Path, required=True)
-    parser.add_argument("--out_num_samples", type=Path, required=True)
+    parser.add_argument("--audio_format", choices=sorted(AUDIO_FORMATS), default="wav",
+                        help="file format of the written audio (16-bit PCM either way)")
+    parser.add_argument("--audio_dir", type=Path, required=True, help="where the audio files go")
+    parser.add_argument("--out_wav_scp", type=Path, required=True,
+                        help="output list: <utt-id> <written file>")
+    parser.add_argument("--out_num_samples", type=Path, required=True,
+                        help="output list: <utt-id> <number of samples>")
     args = parser.parse_args(argv)
     if args.fs <= 0:
         parser.error(f"--fs must be positive, got {args.fs}")
@@ -101,9 +109,9 @@ def main(argv: Sequence[str]) -> int:
             if "/" in utt_id:
                 raise AudioReadError(f"{args.wav_scp} line {number}: utterance id "
                                      f"{utt_id!r} contains '/', which cannot be a file name")
-            out_path = args.audio_dir / f"{utt_id}.wav"
+            out_path = args.audio_dir / f"{utt_id}.{args.audio_format}"
             try:
-                num_samples = format_one(source, args.fs, out_path)
+                num_samples = format_one(source, args.fs, out_path, args.audio_format)
             except Exception as err:  # libsndfile and torchaudio raise several types
                 raise AudioReadError(
                     f"cannot format utterance {utt_id!r} from {source!r} "
@@ -116,7 +124,8 @@ def main(argv: Sequence[str]) -> int:
         return 1
     args.out_wav_scp.write_text("".join(scp_lines), encoding="utf-8")
     args.out_num_samples.write_text("".join(count_lines), encoding="utf-8")
-    print(f"format_wav_scp.py: wrote {len(scp_lines)} files at {args.fs} Hz to {args.audio_dir}")
+    print(f"format_wav_scp.py: wrote {len(scp_lines)} {args.audio_format} files at {args.fs} Hz "
+          f"to {args.audio_dir}")
     return 0
 
 

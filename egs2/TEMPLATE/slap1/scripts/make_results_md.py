@@ -8,11 +8,15 @@
 
 Every ``<exp_dir>/inference_*/<set>/score/results.md`` becomes one section, under a header
 with the date, the configuration, the model file and the environment (Python, torch,
-torchaudio, espnet, espnet2_slap and transformers versions, git commit).
+torchaudio, espnet, espnet2_slap and transformers versions, git commit). The file is packed
+and published with the model, so it names no host, paths are relative to the recipe
+directory (``portable_text``), and image links are relative to ``RESULTS.md`` itself.
 """
 
 import argparse
+import os
 import platform
+import re
 import subprocess
 import sys
 from datetime import datetime
@@ -42,6 +46,34 @@ def git_commit(directory: Path) -> str:
         return "unavailable (not a git checkout, or no commit yet)"
 
 
+def portable_text(text: str, root: Path = None) -> str:
+    """``text`` without the training machine's paths: paths under ``root`` (default: the
+    current directory, i.e. the recipe) become relative; the Python environment, ``$MAIN_ROOT``
+    (the repository, set by path.sh) and the home folder become ``<python>``,
+    ``<espnet2_slap>`` and ``~``. The longest prefix is replaced first."""
+    root = (root or Path.cwd()).resolve()
+    replacements = [(str(root) + "/", ""), (str(root), "."), (sys.prefix, "<python>"),
+                    (os.environ.get("MAIN_ROOT", ""), "<espnet2_slap>"), (str(Path.home()), "~")]
+    for prefix, replacement in sorted(replacements, key=lambda pair: -len(pair[0])):
+        if len(prefix) > 1:
+            text = text.replace(prefix, replacement)
+    return text
+
+
+IMAGE_LINK = re.compile(r"(!\[[^\]]*\]\()([^)\s]+)(\))")
+
+
+def relink_images(markdown: str, prefix: str) -> str:
+    """Prefix every relative image link with ``prefix`` (a folder path ending in '/')."""
+    def relink(match):
+        target = match.group(2)
+        if re.match(r"^[a-z]+://", target) or target.startswith("/"):
+            return match.group(0)
+        return match.group(1) + prefix + target + match.group(3)
+
+    return IMAGE_LINK.sub(relink, markdown)
+
+
 def demote_headings(markdown: str, levels: int) -> str:
     """Add ``levels`` '#' to every heading outside fenced code blocks."""
     lines, in_code = [], False
@@ -62,7 +94,7 @@ def header(exp_dir: Path, train_config: str, model_file: str) -> List[str]:
         "## Environment",
         "",
         f"- date: `{datetime.now().astimezone().strftime('%Y-%m-%d %H:%M:%S %Z')}`",
-        f"- host: `{platform.node()}`, {platform.system()} {platform.machine()}",
+        f"- platform: {platform.system()} {platform.machine()}",
         f"- python: `{platform.python_version()}`",
     ]
     lines += [f"- {name}: `{package_version(name)}`" for name in PACKAGES]
@@ -77,10 +109,11 @@ def header(exp_dir: Path, train_config: str, model_file: str) -> List[str]:
 
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--exp_dir", type=Path, required=True)
-    parser.add_argument("--train_config", required=True)
-    parser.add_argument("--model_file", required=True)
-    parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--exp_dir", type=Path, required=True,
+                        help="experiment directory holding inference_*/<set>/score/")
+    parser.add_argument("--train_config", required=True, help="training config named in the header")
+    parser.add_argument("--model_file", required=True, help="model file named in the header")
+    parser.add_argument("--output", type=Path, required=True, help="the RESULTS.md to write")
     args = parser.parse_args(argv)
 
     reports = sorted(args.exp_dir.glob("inference_*/*/score/results.md"))
@@ -91,13 +124,15 @@ def main(argv: Sequence[str]) -> int:
     lines = header(args.exp_dir, args.train_config, args.model_file)
     for report in reports:
         set_dir = report.parent.parent
+        # The report's images sit beside it; RESULTS.md links them from the output's folder.
+        link_prefix = os.path.relpath(report.parent, args.output.parent) + "/"
         lines += [
             f"## {set_dir.parent.name} / {set_dir.name}",
             "",
-            demote_headings(report.read_text(encoding="utf-8").strip(), 2),
+            relink_images(demote_headings(report.read_text(encoding="utf-8").strip(), 2), link_prefix),
             "",
         ]
-    args.output.write_text("\n".join(lines), encoding="utf-8")
+    args.output.write_text(portable_text("\n".join(lines)), encoding="utf-8")
     print(f"make_results_md.py: {len(reports)} reports -> {args.output}")
     return 0
 

@@ -43,12 +43,15 @@ def train(input_path: str, model_prefix: str, vocab_size: int, model_type: str,
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--input", required=True, help="one sentence per line")
-    parser.add_argument("--model_prefix", required=True)
-    parser.add_argument("--vocab_size", type=int, required=True)
+    parser.add_argument("--model_prefix", required=True, help="writes <prefix>.model and <prefix>.vocab")
+    parser.add_argument("--vocab_size", type=int, required=True,
+                        help="vocabulary size (an upper bound: lowered when the text is too small)")
     parser.add_argument("--model_type", default="unigram",
-                        choices=["unigram", "bpe", "char", "word"])
-    parser.add_argument("--character_coverage", type=float, default=1.0)
-    parser.add_argument("--input_sentence_size", type=int, default=100_000_000)
+                        choices=["unigram", "bpe", "char", "word"], help="sentencepiece model type")
+    parser.add_argument("--character_coverage", type=float, default=1.0,
+                        help="share of the characters the model covers")
+    parser.add_argument("--input_sentence_size", type=int, default=100_000_000,
+                        help="at most this many sentences are read")
     args = parser.parse_args(argv)
     if args.vocab_size < 4:
         parser.error(f"--vocab_size must be at least 4, got {args.vocab_size}")

@@ -1,4 +1,7 @@
-"""Masked patch distillation loss (iBOT / DINOv2 patch loss), the L_SSL of the paper."""
+"""The patch loss of L_SSL (iBOT / DINOv2): cross-entropy on the masked tokens.
+
+Used by :class:`espnet2_slap.losses.ssl_objective.MaskedDistillationObjective`.
+"""
 
 from typing import Dict, Tuple
 
@@ -22,7 +25,7 @@ def build_centering(
     raise ValueError(f"centering must be 'sinkhorn' or 'ema', got {name!r}")
 
 
-class MaskedDistillationLoss(torch.nn.Module):
+class PatchDistillationLoss(torch.nn.Module):
     """Cross-entropy between teacher targets and student softmax on the masked tokens.
 
     For masked token j of sample i: ``l_ij = -sum_k Q_t[ij, k] log softmax(s_ij / tau_s)[k]``,

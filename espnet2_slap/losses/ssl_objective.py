@@ -1,26 +1,37 @@
 """L_SSL: masked patch self-distillation from an EMA teacher (paper section 2.2.2).
 
 The student encodes the clip with a random half of its patch tokens replaced by the mask
-token; the teacher (an exponential moving average of student encoder + head) encodes the
-unmasked clip without gradients. Both go through the projection head to prototype scores and
-the student is trained to match the teacher's centred, sharpened distribution on the masked
-tokens (iBOT / DINOv2 patch loss).
+token (:meth:`MaskedDistillationObjective.masked_student_pass`, which the model calls first:
+in ``shared`` mode that pass feeds every loss); the teacher (an exponential moving average of
+student encoder + head) encodes the unmasked clip without gradients. Both go through the
+projection head to prototype scores and the student is trained to match the teacher's
+centred, sharpened distribution on the masked tokens (:class:`PatchDistillationLoss`,
+iBOT / DINOv2).
 """
 
-from typing import Dict, Optional, Tuple
+from typing import Dict, NamedTuple, Optional, Tuple
 
 import torch
 
 from espnet2_slap.audio.abs_audio_encoder import AbsAudioEncoder
 from espnet2_slap.layers.packed_batch import PackedBatch
-from espnet2_slap.losses.masked_distillation import MaskedDistillationLoss
+from espnet2_slap.losses.patch_distillation_loss import PatchDistillationLoss
 from espnet2_slap.losses.ssl_head import SSLProjectionHead
 from espnet2_slap.train.ema_teacher import EMATeacher
 from espnet2_slap.train.token_masking import random_token_mask
 
 
-class MaskedSelfDistillation(torch.nn.Module):
-    """Student head, EMA teacher (encoder + head) and the masked distillation loss.
+class MaskedStudentPass(NamedTuple):
+    """The student encoder's pass on the masked input."""
+
+    tokens: PackedBatch  # (N, D) packed student tokens
+    token_mask: torch.Tensor  # (N,) bool, True = masked (replaced by the mask token)
+    masked_values: torch.Tensor  # (M, D) the rows of ``tokens`` at the masked positions
+
+
+class MaskedDistillationObjective(torch.nn.Module):
+    """The L_SSL objective (``ssl: masked_distillation``): student head, EMA teacher
+    (encoder + head) and the patch loss.
 
     The student encoder is not owned here (it belongs to the model); it is passed to
     :meth:`forward` and :meth:`update_teacher`.
@@ -30,7 +41,7 @@ class MaskedSelfDistillation(torch.nn.Module):
         mask_ratio: fraction of each clip's tokens replaced by the mask token (0.5).
         momentum_start, momentum_end: EMA momentum schedule (0.994 -> 1.0, cosine).
         head_conf: :class:`SSLProjectionHead` options (hidden/bottleneck sizes, prototypes).
-        loss_conf: :class:`MaskedDistillationLoss` options (temperatures, centering).
+        loss_conf: :class:`PatchDistillationLoss` options (temperatures, centering).
     """
 
     def __init__(
@@ -50,47 +61,59 @@ class MaskedSelfDistillation(torch.nn.Module):
         self.teacher = EMATeacher(
             self._student(audio_encoder), start=momentum_start, end=momentum_end
         )
-        self.loss = MaskedDistillationLoss(self.head.num_prototypes, **(loss_conf or {}))
+        # attribute name kept as ``loss``: it is part of saved state-dict keys
+        self.loss = PatchDistillationLoss(self.head.num_prototypes, **(loss_conf or {}))
 
     def _student(self, audio_encoder: AbsAudioEncoder) -> torch.nn.ModuleDict:
         """The modules the teacher mirrors, in a fixed order."""
         return torch.nn.ModuleDict(dict(encoder=audio_encoder, head=self.head))
+
+    def masked_student_pass(
+        self, audio_encoder: AbsAudioEncoder, feats: torch.Tensor, feats_lengths: torch.Tensor
+    ) -> MaskedStudentPass:
+        """The student encodes ``(B, T, F)`` features with a random ``mask_ratio`` of each
+        clip's tokens masked."""
+        num_tokens = audio_encoder.num_tokens(feats_lengths)  # (B,)
+        token_mask = random_token_mask(num_tokens, self.mask_ratio).to(feats.device)
+        tokens = audio_encoder(feats, feats_lengths, token_mask=token_mask)
+        # Gathered here, right after the pass: this fixes the order in which autograd sums
+        # the gradients of ``tokens`` in shared mode (seeded runs stay bit-identical).
+        return MaskedStudentPass(tokens, token_mask, tokens.values[token_mask])
 
     def forward(
         self,
         audio_encoder: AbsAudioEncoder,
         feats: torch.Tensor,
         feats_lengths: torch.Tensor,
-    ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor], PackedBatch]:
-        """Masked student pass, teacher pass and the loss.
+        student: MaskedStudentPass,
+    ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """Teacher pass on the unmasked input and the patch loss on the masked tokens.
 
         Args:
-            audio_encoder: the student encoder.
+            audio_encoder: the student encoder (copied into the teacher before training).
             feats: ``(B, T, F)`` normalised features; ``feats_lengths`` ``(B,)``.
+            student: the student's pass on the same input, masked (:meth:`masked_student_pass`).
 
         Returns:
             loss: scalar L_SSL.
             stats: diagnostics of the loss (e.g. teacher entropy) and the EMA momentum.
-            masked_tokens: the student's packed output on the masked input ``(N, D)``.
         """
         if self.training and int(self.teacher.step) == 0:
             self._start_teacher_from(audio_encoder)
-        num_tokens = audio_encoder.num_tokens(feats_lengths)
-        token_mask = random_token_mask(num_tokens, self.mask_ratio).to(feats.device)
-        masked_tokens = audio_encoder(feats, feats_lengths, token_mask=token_mask)
+        token_mask = student.token_mask
         with torch.no_grad():
             teacher_tokens = self.teacher.module["encoder"](feats, feats_lengths)
             teacher_logits = self.teacher.module["head"](teacher_tokens.values[token_mask])
-        student_logits = self.head(masked_tokens.values[token_mask])
+        student_logits = self.head(student.masked_values)  # (M, K)
         loss, stats = self.loss(
             student_logits,
             teacher_logits,
-            masked_tokens.segment_ids[token_mask],
-            masked_tokens.batch_size,
+            student.tokens.segment_ids[token_mask],
+            student.tokens.batch_size,
         )
         if self.teacher.total_steps > 0:  # set once the trainer knows the number of steps
             stats = dict(stats, ema_momentum=torch.tensor(self.teacher.momentum()))
-        return loss, stats, masked_tokens
+        return loss, stats
 
     def _start_teacher_from(self, audio_encoder: AbsAudioEncoder) -> None:
         """Copy the student into the teacher until the first EMA update.

@@ -1,0 +1,1 @@
+../slap1/cmd.sh

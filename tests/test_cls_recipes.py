@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-pytest.importorskip("torcheval", reason="ESPnet's CLS model needs torcheval (setup.py install_requires)")
 
 from test_cls_corpora import BALANCED_CSV, CLASS_CSV, EVAL_CSV, UNBALANCED_CSV, esc50_root, speechcommands_root, write_wav
 

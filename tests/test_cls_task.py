@@ -8,7 +8,6 @@ import soundfile
 import torch
 import yaml
 
-pytest.importorskip("torcheval", reason="ESPnet's CLS model needs torcheval (setup.py install_requires)")
 
 from espnet2_slap.cls.augment import RandomTimeRoll
 from espnet2_slap.cls.encoder import SLAPClsEncoder
@@ -250,7 +249,7 @@ def test_slap_init_sources_resolve(tiny_exp, tmp_path, monkeypatch):
 
     import espnet_model_zoo.downloader as downloader
 
-    from espnet2_slap.cls.slap_init import resolve_slap_model
+    from espnet2_slap.utils.model_source import resolve_slap_model
 
     exp = tmp_path / "exp_dir"
     exp.mkdir()

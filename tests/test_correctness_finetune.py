@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from espnet2_slap.bin import slap_pack
-from espnet2_slap.inference.slap_inference import unpack_packed_model
+from espnet2_slap.utils.model_source import unpack_packed_model
 
 from test_slap_task import data_args, run_train
 

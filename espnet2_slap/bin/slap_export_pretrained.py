@@ -26,50 +26,16 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import yaml
 
-MODEL_FILES = ("valid.loss.best.pth", "valid.loss.ave.pth", "valid.acc.best.pth", "model.pth",
-               "latest.pth")
+from espnet2_slap.utils.model_source import ModelSourceError, resolve_slap_model
+
 
 
 class PretrainedModelError(RuntimeError):
     """The pretrained model cannot be used for this fine-tuning; the message says why."""
-
-
-def resolve_model(pretrained_model: str, cache_dir: Path) -> Tuple[Path, Path]:
-    """``(config.yaml, weights)`` of an experiment dir, a ``.pth``, a packed zip or a tag."""
-    path = Path(pretrained_model)
-    if path.is_dir():
-        config = path / "config.yaml"
-        weights = next((path / m for m in MODEL_FILES if (path / m).is_file()), None)
-        if not config.is_file() or weights is None:
-            raise PretrainedModelError(
-                f"--pretrained_model {path}: an experiment directory needs config.yaml and one "
-                f"of {', '.join(MODEL_FILES)}")
-        return config, weights
-    if path.is_file() and path.suffix == ".pth":
-        if not (path.parent / "config.yaml").is_file():
-            raise PretrainedModelError(f"--pretrained_model {path}: no config.yaml beside it")
-        return path.parent / "config.yaml", path
-    if path.is_file():
-        from espnet2.main_funcs.pack_funcs import unpack  # light: no model code imported
-
-        files = unpack(path, cache_dir / "unpacked")
-    elif "/" in pretrained_model and not path.exists() and not pretrained_model.startswith(
-            (".", "/")):
-        from espnet_model_zoo.downloader import ModelDownloader
-
-        files = ModelDownloader(str(cache_dir)).download_and_unpack(pretrained_model)
-    else:
-        raise PretrainedModelError(f"--pretrained_model {pretrained_model}: no such file or "
-                                   f"directory (nor a model-zoo tag user/name)")
-    missing = {"slap_train_config", "slap_model_file"} - set(files)
-    if missing:
-        raise PretrainedModelError(f"--pretrained_model {pretrained_model}: not a SLAP model "
-                                   f"archive (missing {sorted(missing)})")
-    return Path(files["slap_train_config"]), Path(files["slap_model_file"])
 
 
 def find_file(name: str, config_path: Path, what: str) -> Path:
@@ -107,7 +73,8 @@ def export(pretrained_model: str, out_dir: Path, train_config: Optional[str] = N
            cache_dir: Optional[Path] = None) -> Dict[str, Path]:
     """Write the fine-tuning inputs (see the module doc); returns ``{file name: path}``."""
     out_dir = Path(out_dir)
-    config_path, weights = resolve_model(pretrained_model, Path(cache_dir or out_dir / "cache"))
+    config_path, weights = resolve_slap_model(pretrained_model, Path(cache_dir or out_dir / "cache"),
+                                              option="--pretrained_model")
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     if train_config:
         finetune = yaml.safe_load(Path(train_config).read_text(encoding="utf-8")) or {}
@@ -166,7 +133,7 @@ def main(cmd: Optional[List[str]] = None) -> int:
     try:
         written = export(args.pretrained_model, Path(args.out_dir), args.train_config,
                          Path(args.cache_dir) if args.cache_dir else None)
-    except PretrainedModelError as err:
+    except (PretrainedModelError, ModelSourceError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     for name, path in written.items():

@@ -20,48 +20,10 @@ from typing import Dict, List, Optional, Tuple, Union
 import torch
 import yaml
 
-from espnet2_slap.inference.slap_inference import DEFAULT_CACHE_DIR, unpack_packed_model
 
 WEIGHT_SOURCES = ("student", "teacher", "none")
 ENCODER_PREFIX = {"student": "audio_encoder.", "teacher": "ssl_objective.teacher.module.encoder."}
 POOLING_PREFIX = "audio_pooling."
-EXP_DIR_MODELS = ("valid.loss.best.pth", "valid.loss.ave.pth", "latest.pth")
-
-
-def resolve_slap_model(
-    source: str, cache_dir: Optional[Union[str, Path]] = None
-) -> Tuple[Path, Path]:
-    """``(config.yaml, weights .pth)`` of the SLAP model named by ``source``.
-
-    Raises:
-        FileNotFoundError: an experiment directory without a config or a model file.
-    """
-    path = Path(source)
-    cache_dir = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
-    if path.is_dir():
-        config = path / "config.yaml"
-        model = next((path / name for name in EXP_DIR_MODELS if (path / name).exists()), None)
-        if not config.is_file() or model is None:
-            raise FileNotFoundError(
-                f"--slap_init {source}: an experiment directory needs config.yaml and one of "
-                f"{list(EXP_DIR_MODELS)} (or name the .pth file)"
-            )
-        return config, model
-    if path.is_file() and path.suffix == ".pth":
-        config = path.parent / "config.yaml"
-        if not config.is_file():
-            raise FileNotFoundError(f"--slap_init {source}: no config.yaml beside it")
-        return config, path
-    if path.is_file():
-        files = unpack_packed_model(path, cache_dir)
-    else:
-        from espnet_model_zoo.downloader import ModelDownloader
-
-        files = ModelDownloader(cache_dir).download_and_unpack(source)
-    missing = {"slap_train_config", "slap_model_file"} - set(files)
-    if missing:
-        raise ValueError(f"--slap_init {source}: not a SLAP model archive (missing {sorted(missing)})")
-    return Path(files["slap_train_config"]), Path(files["slap_model_file"])
 
 
 def encoder_conf_from_slap(slap_config: Dict, user_conf: Optional[Dict] = None) -> Dict:

@@ -50,9 +50,9 @@ from espnet2_slap.cls.slap_init import (
     encoder_conf_from_slap,
     load_slap_weights,
     read_yaml,
-    resolve_slap_model,
 )
 from espnet2_slap.tasks.slap import SLAPTask
+from espnet2_slap.utils.model_source import resolve_slap_model
 from espnet2_slap.train.packing_iter_factory import build_packing_iter_factory
 
 SLAP_ENCODERS = dict(slap=SLAPClsEncoder)
@@ -309,7 +309,7 @@ def _configure_from_slap(args: argparse.Namespace) -> Path:
     """Write the SLAP model's encoder (and features) into ``args``; returns its weights file."""
     if args.encoder not in SLAP_ENCODERS:
         raise ValueError(f"--slap_init needs --encoder slap, got --encoder {args.encoder}")
-    config_file, model_file = resolve_slap_model(args.slap_init)
+    config_file, model_file = resolve_slap_model(args.slap_init, option="--slap_init")
     slap_config = read_yaml(config_file)
     args.encoder_conf = encoder_conf_from_slap(slap_config, args.encoder_conf)
     logging.info(f"SLAP init: {args.slap_init} -> {config_file}, {model_file}")

@@ -23,11 +23,11 @@ from typing import Dict, List, Optional
 
 import soundfile
 
+from espnet2_slap.corpora.caption_sets import run_cli
 from espnet2_slap.corpora.kaldi_dir import (
     Clip,
     CorpusLayoutError,
     check_layout,
-    fail,
     make_utt_id,
     write_data_dir,
 )
@@ -130,14 +130,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> Dict[str, int]:
-    options = vars(get_parser().parse_args(argv))
-    try:
-        counts = prepare(**options)
-    except CorpusLayoutError as err:
-        fail(err)
-    for name, count in counts.items():
-        print(f"wrote {Path(options['out_dir']) / name}: {count} clips")
-    return counts
+    return run_cli(get_parser(), prepare, argv)
 
 
 if __name__ == "__main__":

@@ -16,26 +16,22 @@ clip and the packed encoder keeps clips apart exactly, so a clip gets the same e
 alone or among others. Long clips are handled as documented in ``long_audio``.
 """
 
-import hashlib
-import logging
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import humanfriendly
 import numpy as np
 import torch
-from espnet2.main_funcs.pack_funcs import unpack
 from espnet2.text.token_id_converter import TokenIDConverter
 
 from espnet2_slap.inference.audio_input import AudioLike, load_waveform
 from espnet2_slap.inference.embedding_index import EmbeddingIndex
 from espnet2_slap.inference.long_audio import chunk_spans, merge_chunk_embeddings
 from espnet2_slap.inference.prompts import Templates, class_text_embeddings
-from espnet2_slap.layers.packed_batch import PackedBatch
 from espnet2_slap.tasks.slap import SLAPTask, text_encoder_choices
 from espnet2_slap.text.caption_tokenizer import build_caption_tokenizer
+from espnet2_slap.utils.model_source import resolve_slap_model
 
-DEFAULT_CACHE_DIR = Path.home() / ".cache" / "espnet2_slap"
 
 
 class SLAPInference:
@@ -93,23 +89,13 @@ class SLAPInference:
         cache_dir: Optional[Union[str, Path]] = None,
         **kwargs,
     ) -> "SLAPInference":
-        """Load a packed model: a local ``.zip`` from ``slap_pack``, or a model-zoo tag.
+        """Load a model: a packed ``.zip`` from ``slap_pack``, a model-zoo tag (network), an
+        experiment directory or a ``.pth`` beside its ``config.yaml``.
 
-        A local archive is unpacked under ``cache_dir`` in a folder named by its content
-        hash, so re-packing at the same path never serves stale files. A tag (for example a
-        Hugging Face repo ``user/name``) goes through ``espnet_model_zoo`` and needs network.
+        A local archive is unpacked under ``cache_dir`` in a folder named by its content hash.
         """
-        cache_dir = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
-        if Path(model_tag).is_file():
-            files = unpack_packed_model(Path(model_tag), cache_dir)
-        else:
-            from espnet_model_zoo.downloader import ModelDownloader
-
-            files = ModelDownloader(cache_dir).download_and_unpack(model_tag)
-        missing = {"slap_train_config", "slap_model_file"} - set(files)
-        if missing:
-            raise ValueError(f"{model_tag}: not a SLAP model archive (missing {sorted(missing)})")
-        return cls(files["slap_train_config"], files["slap_model_file"], **kwargs)
+        config, weights = resolve_slap_model(model_tag, cache_dir, option="model")
+        return cls(config, weights, **kwargs)
 
     # ------------------------------------------------------------------ audio
     @torch.no_grad()
@@ -273,17 +259,6 @@ class SLAPInference:
             tokens = self.caption_ids.ids2tokens(ids)
             captions.append(self.caption_tokenizer.tokens2text(tokens))
         return captions
-
-
-def unpack_packed_model(archive: Path, cache_dir: Path) -> Dict[str, str]:
-    """Unpack a ``slap_pack`` archive into ``cache_dir/<content hash>``; returns its files."""
-    digest = hashlib.sha256()
-    with archive.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    outdir = cache_dir / digest.hexdigest()[:16]
-    logging.info(f"unpacking {archive} into {outdir}")
-    return unpack(archive, outdir)
 
 
 def _as_list(audio) -> list:

@@ -25,24 +25,14 @@ def main(argv: Sequence[str]) -> int:
                         help="where models are unpacked [the plugin's cache, ~/.cache/espnet2_slap]")
     args = parser.parse_args(argv)
 
-    from espnet2_slap.inference.slap_inference import DEFAULT_CACHE_DIR, unpack_packed_model
+    from espnet2_slap.utils.model_source import resolve_slap_model
 
-    cache_dir = args.cache_dir or DEFAULT_CACHE_DIR
     try:
-        if Path(args.model_tag).is_file():
-            files = unpack_packed_model(Path(args.model_tag), cache_dir)
-        else:
-            from espnet_model_zoo.downloader import ModelDownloader
-
-            files = ModelDownloader(cache_dir).download_and_unpack(args.model_tag)
+        config, weights = resolve_slap_model(args.model_tag, args.cache_dir, option="--model_tag")
     except Exception as err:  # the zoo and the hub raise many types
         print(f"download_model.py: error: cannot fetch {args.model_tag!r}: {err}", file=sys.stderr)
         return 1
-    missing = [k for k in ("slap_train_config", "slap_model_file") if k not in files]
-    if missing:
-        print(f"download_model.py: error: {args.model_tag}: not a SLAP model (no {missing})",
-              file=sys.stderr)
-        return 1
+    files = {"slap_train_config": config, "slap_model_file": weights}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(
         "".join(f"{k} {files[k]}\n" for k in ("slap_train_config", "slap_model_file")),

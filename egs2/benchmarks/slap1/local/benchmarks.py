@@ -27,7 +27,8 @@ import yaml
 
 from espnet2_slap.bin import slap_inference, slap_score
 from espnet2_slap.inference.prompts import as_template_list
-from espnet2_slap.inference.slap_inference import SLAPInference, unpack_packed_model
+from espnet2_slap.inference.slap_inference import SLAPInference
+from espnet2_slap.utils.model_source import ModelSourceError, resolve_slap_model
 from espnet2_slap.metrics.paper_tables import BENCHMARKS, ModelIdentity, SetStatus, render_results
 
 # corpus (data/<corpus>/) -> (db.sh variable, [(benchmark, data dir written by its preparation)])
@@ -95,16 +96,13 @@ class Model:
                     raise SystemExit(f"error: --model {source}: no {needed.name} (weights here: {present}; "
                                      "choose one with --inference_model)")
             kind, sha = "experiment directory", sha256_of(weights)
-        elif path.is_file():
-            files = unpack_packed_model(path, cache_dir)
-            config, weights = Path(files["slap_train_config"]), Path(files["slap_model_file"])
-            kind, sha = "packed archive", sha256_of(path)
-        else:
-            from espnet_model_zoo.downloader import ModelDownloader
-
-            files = ModelDownloader(str(cache_dir)).download_and_unpack(source)
-            config, weights = Path(files["slap_train_config"]), Path(files["slap_model_file"])
-            kind, sha = "model-zoo tag", sha256_of(weights)
+        else:  # a packed archive or a model-zoo tag
+            try:
+                config, weights = resolve_slap_model(source, cache_dir, option="--model")
+            except ModelSourceError as err:
+                raise SystemExit(f"error: {err}") from err
+            kind = "packed archive" if path.is_file() else "model-zoo tag"
+            sha = sha256_of(path if path.is_file() else weights)
         self.config, self.weights = config, weights
         summary, shown_config = config_summary(config), str(config)
         if kind == "packed archive":  # name files by their place in the archive, not the cache

@@ -2,9 +2,8 @@
 
 Patches in time-major order -> linear patch embedding -> pre-norm Transformer blocks with
 2D RoPE, RMSNorm, SwiGLU and no biases, alternating sliding-window (local) and global
-attention -> final RMSNorm. With ``packed=True`` (the default) every non-padded patch of
-the batch is run as one sequence with varlen attention; ``packed=False`` runs the same
-weights on the padded batch, which is the baseline that packing improves on.
+attention -> final RMSNorm. Every non-padded patch of the batch is run as one sequence
+with varlen attention (the padded baseline is ``audio/padded_baseline.py``).
 """
 
 from typing import Optional, Sequence
@@ -16,7 +15,7 @@ from espnet2_slap.audio.abs_audio_encoder import AbsAudioEncoder
 from espnet2_slap.audio.patchify import num_patch_tokens, patchify
 from espnet2_slap.layers.packed_batch import PackedBatch
 from espnet2_slap.layers.rope2d import RotaryEmbedding2D
-from espnet2_slap.layers.transformer_block import PackedLayout, PaddedLayout, TransformerBlock
+from espnet2_slap.layers.transformer_block import PackedLayout, TransformerBlock
 
 ATTENTION_KINDS = ("local", "global")
 
@@ -37,7 +36,6 @@ class SLAPAudioEncoder(AbsAudioEncoder):
             sees tokens within ``window_time_steps // 2`` time steps either side, i.e. a token
             radius of ``(window_time_steps // 2) * (input_size // patch_size)``.
         attention_backend: ``auto``, ``sdpa``, ``torch_varlen`` or ``flash_attn``.
-        packed: run on the packed sequence (True) or on the padded batch (False).
         rope_base: RoPE wavelength base.
         norm_eps: RMSNorm epsilon.
         activation_checkpointing: in training, keep only each block's input and recompute
@@ -56,7 +54,6 @@ class SLAPAudioEncoder(AbsAudioEncoder):
         attention_pattern: Sequence[str] = ("local", "local", "global"),
         window_time_steps: int = 24,
         attention_backend: str = "auto",
-        packed: bool = True,
         rope_base: float = 10000.0,
         norm_eps: float = 1e-6,
         activation_checkpointing: bool = False,
@@ -74,7 +71,6 @@ class SLAPAudioEncoder(AbsAudioEncoder):
             raise ValueError(f"window_time_steps must be >= 2, got {window_time_steps}")
         self.patch_size = patch_size
         self.freq_patches = input_size // patch_size
-        self.packed = packed
         self.activation_checkpointing = activation_checkpointing
         self.window_tokens = (window_time_steps // 2) * self.freq_patches
         self.layer_kinds = [attention_pattern[i % len(attention_pattern)] for i in range(num_layers)]
@@ -130,19 +126,15 @@ class SLAPAudioEncoder(AbsAudioEncoder):
             x = torch.where(token_mask[:, None], self.mask_token.to(x.dtype), x)
         cos, sin = self.rope(positions)  # (N, 1, Dh)
 
-        if self.packed:
-            layout = PackedLayout(patches.cu_seqlens, patches.max_len)
-            for block in self.blocks:
-                x = self._run_block(block, x, cos, sin, layout)
-        else:
-            x, valid = patches.with_values(x).to_padded()
-            cos, _ = patches.with_values(cos).to_padded()
-            sin, _ = patches.with_values(sin).to_padded()
-            layout = PaddedLayout(valid)
-            for block in self.blocks:
-                x = self._run_block(block, x, cos, sin, layout)
-            x = x[valid]
+        x = self._run_blocks(x, cos, sin, patches)  # (N, D)
         return patches.with_values(self.final_norm(x))
+
+    def _run_blocks(self, x, cos, sin, patches: PackedBatch) -> torch.Tensor:
+        """``(N, D)`` packed tokens through every block, as one varlen sequence."""
+        layout = PackedLayout(patches.cu_seqlens, patches.max_len)
+        for block in self.blocks:
+            x = self._run_block(block, x, cos, sin, layout)
+        return x
 
     def _run_block(self, block: TransformerBlock, x, cos, sin, layout) -> torch.Tensor:
         """``block(x, ...)``, recomputed in the backward pass with activation checkpointing."""

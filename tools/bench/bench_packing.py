@@ -31,6 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from espnet2_slap.audio.padded_baseline import PaddedBaselineEncoder
 from espnet2_slap.audio.slap_encoder import SLAPAudioEncoder
 from espnet2_slap.layers.attention_pooling import AttentionPooling
 from espnet2_slap.losses.infonce import InfoNCELoss
@@ -77,9 +78,9 @@ def padding_waste(batches: List[np.ndarray]) -> float:
 class AudioTower(torch.nn.Module):
     """Encoder + MAP pooling + InfoNCE against fixed text embeddings: the audio half of a step."""
 
-    def __init__(self, conf: Dict, embed_dim: int = 256):
+    def __init__(self, conf: Dict, embed_dim: int = 256, packed: bool = True):
         super().__init__()
-        self.encoder = SLAPAudioEncoder(**conf)
+        self.encoder = (SLAPAudioEncoder if packed else PaddedBaselineEncoder)(**conf)
         self.pooling = AttentionPooling(conf["output_size"], embed_dim, num_heads=4)
         self.loss = InfoNCELoss()
 
@@ -92,8 +93,7 @@ class AudioTower(torch.nn.Module):
 
 def time_training(args, batches, packed: bool, device) -> Dict:
     torch.manual_seed(0)
-    tower = AudioTower(encoder_conf(args, ["local", "local", "global"])).to(device)
-    tower.encoder.packed = packed
+    tower = AudioTower(encoder_conf(args, ["local", "local", "global"]), packed=packed).to(device)
     optimizer = torch.optim.AdamW(tower.parameters(), lr=1e-4)
     gen = torch.Generator().manual_seed(1)
     inputs = []

@@ -155,7 +155,7 @@ def test_temperature_leaves_its_bound_when_the_loss_asks(loss_name):
 
     lowest = run(emb, 20)  # matched pairs: the loss wants the temperature as low as allowed
     assert lowest == pytest.approx(0.01, rel=1e-4)
-    assert float(scale.log_inv_temperature) <= scale.max_log_inv_temperature + 1e-6
+    assert float(scale.log_inv_temperature.detach()) <= scale.max_log_inv_temperature + 1e-6
     raised = run(emb.roll(1, dims=0), 20)  # now mismatched: a higher temperature is better
     assert raised > 0.05
 

@@ -29,9 +29,9 @@ from espnet2_slap.layers.attention_pooling import AttentionPooling
 from espnet2_slap.layers.packed_batch import PackedBatch
 from espnet2_slap.losses.abs_contrastive_loss import AbsContrastiveLoss
 from espnet2_slap.losses.logit_scale import ClampedLogitScale
-from espnet2_slap.losses.ssl_objective import MaskedDistillationObjective
+from espnet2_slap.ssl.objective import MaskedDistillationObjective
 from espnet2_slap.text.abs_text_encoder import AbsTextEncoder
-from espnet2_slap.train.precision import float32_region
+from espnet2_slap.utils.precision import float32_region
 
 SSL_FORWARD_MODES = ("separate", "shared")
 

@@ -13,8 +13,8 @@ from espnet2.tasks.abs_task import IteratorOptions
 from espnet2.train.collate_fn import CommonCollateFn
 from espnet2.train.dataset import ESPnetDataset
 
-from espnet2_slap.train.packing_iter_factory import build_packing_iter_factory
-from espnet2_slap.train.robust_dataset import SkippedFilesCount
+from espnet2_slap.data.packing_iter_factory import build_packing_iter_factory
+from espnet2_slap.data.robust_dataset import SkippedFilesCount
 
 ROOT = Path(__file__).resolve().parents[1]
 FILTER = ROOT / "egs2" / "TEMPLATE" / "slap1" / "scripts" / "filter_by_duration.py"

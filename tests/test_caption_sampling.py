@@ -10,7 +10,7 @@ import yaml
 from espnet2.train.distributed_utils import DistributedOption
 
 from espnet2_slap.tasks.slap import SLAPTask
-from espnet2_slap.train.preprocessor import SLAPPreprocessor
+from espnet2_slap.data.preprocessor import SLAPPreprocessor
 
 from conftest import TINY_CONFIG
 

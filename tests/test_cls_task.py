@@ -19,7 +19,7 @@ from espnet2_slap.cls.sampling import (
 from espnet2_slap.cls.scoring import fold_summary, score
 from espnet2_slap.cls.task import SLAPCLSTask, layer_decay_groups
 from espnet2_slap.inference import SLAPInference
-from espnet2_slap.train.packing_sampler import TokenBudgetBatchSampler
+from espnet2_slap.data.packing_sampler import TokenBudgetBatchSampler
 
 from test_inference_api import pack_tiny_exp, tone
 

@@ -30,7 +30,7 @@ def alternate_mask(lengths: torch.Tensor, ratio: float) -> torch.Tensor:
 
 
 def setup(config: str, token_list: str, clips):
-    import espnet2_slap.losses.ssl_objective as ssl_objective
+    import espnet2_slap.ssl.objective as ssl_objective
     from espnet2_slap.tasks.slap import SLAPTask
 
     ssl_objective.random_token_mask = alternate_mask

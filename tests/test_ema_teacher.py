@@ -6,15 +6,15 @@ import math
 import pytest
 import torch
 
-from espnet2_slap.losses.patch_distillation_loss import PatchDistillationLoss
-from espnet2_slap.losses.ssl_head import SSLProjectionHead
-from espnet2_slap.train.ema_teacher import (
+from espnet2_slap.ssl.patch_loss import PatchDistillationLoss
+from espnet2_slap.ssl.head import SSLProjectionHead
+from espnet2_slap.ssl.ema_teacher import (
     EMATeacher,
     attach_ema_teacher,
     cosine_momentum,
     register_ema_update,
 )
-from espnet2_slap.train.token_masking import random_token_mask
+from espnet2_slap.ssl.token_masking import random_token_mask
 
 INPUT_SIZE, HIDDEN, PROTOTYPES = 6, 16, 8
 LENGTHS = torch.tensor([5, 3, 6, 2])

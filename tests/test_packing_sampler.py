@@ -10,11 +10,11 @@ import pytest
 import soundfile
 import torch
 
-from espnet2_slap.train.packing_iter_factory import (
+from espnet2_slap.data.packing_iter_factory import (
     PackingIterFactory,
     build_packing_iter_factory,
 )
-from espnet2_slap.train.packing_sampler import (
+from espnet2_slap.data.packing_sampler import (
     TokenBudgetBatchSampler,
     utt2tokens_from_shape_file,
 )

@@ -17,9 +17,9 @@ from espnet2_slap.audio.padded_baseline import PaddedBaselineEncoder
 from espnet2_slap.audio.slap_encoder import SLAPAudioEncoder
 from espnet2_slap.losses.infonce import InfoNCELoss
 from espnet2_slap.losses.sigmoid import SigmoidLoss
-from espnet2_slap.losses.ssl_head import SSLProjectionHead
+from espnet2_slap.ssl.head import SSLProjectionHead
 from espnet2_slap.tasks.slap import SLAPTask
-from espnet2_slap.train.robust_trainer import cpu_autocast
+from espnet2_slap.train.trainer import cpu_autocast
 
 LOSS_RTOL = 0.05
 MIN_EMBEDDING_COSINE = 0.99

@@ -9,7 +9,7 @@ import torch
 from espnet2_slap.audio.espnet_encoder_adapter import ESPnetEncoderAdapter
 from espnet2_slap.tasks.slap import SLAPTask
 from espnet2_slap.text.hf_text_encoder import HuggingFaceTextEncoder
-from espnet2_slap.train.preprocessor import SLAPPreprocessor
+from espnet2_slap.data.preprocessor import SLAPPreprocessor
 
 from conftest import MINILM, TINY_CONFIG
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from espnet2_slap.train.packing_iter_factory import PackingIterFactory, check_accum_grad
-from espnet2_slap.train.packing_sampler import TokenBudgetBatchSampler
+from espnet2_slap.data.packing_iter_factory import PackingIterFactory, check_accum_grad
+from espnet2_slap.data.packing_sampler import TokenBudgetBatchSampler
 
 # Runs slap_train; with KILL_IN_EPOCH=e the process SIGKILLs itself after one step of epoch e
 # (counted from the run's first epoch), i.e. after the previous epoch's checkpoint was saved.

@@ -16,7 +16,7 @@ from espnet2.tasks.abs_task import IteratorOptions
 from espnet2.train.collate_fn import CommonCollateFn
 from espnet2.train.dataset import ESPnetDataset
 
-from espnet2_slap.train.sharded_iter_factory import (
+from espnet2_slap.data.sharded_iter_factory import (
     build_sharded_packing_iter_factory,
     count_packed_batches,
     read_split_layout,

@@ -8,9 +8,9 @@ import torch
 import torch.distributed
 import torch.multiprocessing
 
-from espnet2_slap.losses.centering import EMACentering, SinkhornKnoppCentering
-from espnet2_slap.losses.patch_distillation_loss import PatchDistillationLoss
-from espnet2_slap.losses.ssl_head import SSLProjectionHead
+from espnet2_slap.ssl.centering import EMACentering, SinkhornKnoppCentering
+from espnet2_slap.ssl.patch_loss import PatchDistillationLoss
+from espnet2_slap.ssl.head import SSLProjectionHead
 
 K = 4
 STUDENT_TEMPERATURE = 0.1

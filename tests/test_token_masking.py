@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from espnet2_slap.train.token_masking import num_masked_tokens, random_token_mask
+from espnet2_slap.ssl.token_masking import num_masked_tokens, random_token_mask
 
 LENGTHS = [0, 1, 2, 3, 7, 10, 100]
 

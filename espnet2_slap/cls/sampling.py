@@ -13,7 +13,7 @@ from typing import Dict, List, Mapping, Optional, Union
 
 import numpy as np
 
-from espnet2_slap.train.packing_sampler import TokenBudgetBatchSampler
+from espnet2_slap.data.packing_sampler import TokenBudgetBatchSampler
 
 NO_LABEL = "<blank>"  # ESPnet's CLS recipes write it for a clip without a label
 
@@ -43,7 +43,7 @@ def inverse_frequency_weights(utt2labels: Mapping[str, List[str]]) -> Dict[str, 
 class BalancedPackingSampler:
     """Per-epoch weighted draw with replacement, packed within the token budget.
 
-    Has the interface :class:`~espnet2_slap.train.packing_iter_factory.PackingIterFactory`
+    Has the interface :class:`~espnet2_slap.data.packing_iter_factory.PackingIterFactory`
     reads (``batches``, ``seed``, ``tokens_of``, ``token_budget``).
 
     Args:

@@ -53,7 +53,7 @@ from espnet2_slap.cls.slap_init import (
 )
 from espnet2_slap.tasks.slap import SLAPTask
 from espnet2_slap.utils.model_source import resolve_slap_model
-from espnet2_slap.train.packing_iter_factory import build_packing_iter_factory
+from espnet2_slap.data.packing_iter_factory import build_packing_iter_factory
 
 SLAP_ENCODERS = dict(slap=SLAPClsEncoder)
 # Per-clip variants of ESPnet's DefaultFrontend and SpecAug (the SLAP model's features).

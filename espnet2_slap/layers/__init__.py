@@ -1,0 +1,1 @@
+"""Building blocks: packed batches, attention backends, 2D RoPE, SwiGLU, blocks, MAP pooling."""

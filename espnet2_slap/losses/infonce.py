@@ -6,9 +6,9 @@ import torch
 import torch.nn.functional as F
 
 from espnet2_slap.losses.abs_contrastive_loss import AbsContrastiveLoss, in_batch_accuracy
-from espnet2_slap.losses.distributed_gather import gather_rows
+from espnet2_slap.utils.distributed_gather import gather_rows
 from espnet2_slap.losses.logit_scale import ClampedLogitScale
-from espnet2_slap.train.precision import at_least_float32, float32_region
+from espnet2_slap.utils.precision import at_least_float32, float32_region
 
 
 class InfoNCELoss(AbsContrastiveLoss):

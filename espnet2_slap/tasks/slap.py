@@ -40,15 +40,15 @@ from espnet2_slap.decoder.transformer_caption_decoder import TransformerCaptionD
 from espnet2_slap.espnet_model import ESPnetSLAPModel
 from espnet2_slap.losses.abs_contrastive_loss import AbsContrastiveLoss
 from espnet2_slap.losses.infonce import InfoNCELoss
-from espnet2_slap.losses.ssl_objective import MaskedDistillationObjective
+from espnet2_slap.ssl.objective import MaskedDistillationObjective
 from espnet2_slap.losses.sigmoid import SigmoidLoss
 from espnet2_slap.text.abs_text_encoder import AbsTextEncoder
 from espnet2_slap.text.hf_text_encoder import HuggingFaceTextEncoder
-from espnet2_slap.train.ema_teacher import attach_ema_teacher
+from espnet2_slap.ssl.ema_teacher import attach_ema_teacher
 from espnet2_slap.train.optimizer_steps import count_optimizer_steps
-from espnet2_slap.train.packing_iter_factory import build_packing_iter_factory
-from espnet2_slap.train.sharded_iter_factory import build_sharded_packing_iter_factory
-from espnet2_slap.train.preprocessor import EpochSeededIterFactory, SLAPPreprocessor
+from espnet2_slap.data.packing_iter_factory import build_packing_iter_factory
+from espnet2_slap.data.sharded_iter_factory import build_sharded_packing_iter_factory
+from espnet2_slap.data.preprocessor import EpochSeededIterFactory, SLAPPreprocessor
 from espnet2_slap.train.trainer import SLAPTrainer
 
 frontend_choices = ClassChoices(

@@ -1,0 +1,1 @@
+"""Text encoders (Hugging Face) and the caption tokenizer."""

@@ -8,7 +8,7 @@ import torch
 
 from espnet2.samplers.build_batch_sampler import build_batch_sampler
 
-from espnet2_slap.train.sharded_iter_factory import count_packed_batches
+from espnet2_slap.data.sharded_iter_factory import count_packed_batches
 
 
 def count_optimizer_steps(args: argparse.Namespace, tokens_fn: Callable[[int], int]) -> int:

@@ -1,4 +1,4 @@
-"""SLAPTrainer: ESPnet's ``Trainer`` with the two changes a SLAP model needs.
+"""SLAPTrainer: ESPnet's ``Trainer`` with what a SLAP run needs.
 
 * A run that starts from initial weights (``--init_param``, e.g. fine-tuning a pretrained
   SLAP model) starts a fresh EMA teacher schedule: ESPnet loads those weights, teacher step
@@ -10,18 +10,35 @@
   calls collectives (the contrastive loss gathers every rank's embeddings, the Sinkhorn
   centring all-reduces) that no other rank would join: gloo aborts, NCCL hangs. The SLAP
   encoders do not use ESPnet's attention modules either, so there would be nothing to plot.
+* ``--use_amp true`` on a GPU is ESPnet's own autocast (bf16 where the GPU supports it).
+  ESPnet's autocast is CUDA-only, so with ``--ngpu 0`` each epoch runs under
+  ``torch.autocast("cpu", dtype=torch.bfloat16)`` instead. The losses compute their logits,
+  Sinkhorn-Knopp and softmaxes in float32 (see ``espnet2_slap.utils.precision``).
+* A clip that fails to load is skipped by the packing iterator
+  (:mod:`espnet2_slap.data.robust_dataset`); the number skipped in an epoch is reported
+  as the stat ``skipped_files`` of that epoch (per rank), e.g. in
+  ``exp/<tag>/train.log``: ``1epoch results: [train] ... skipped_files=2``.
 """
 
+import contextlib
 import logging
 
-from espnet2_slap.train.robust_trainer import RobustTrainer
+import torch
+from espnet2.train.trainer import Trainer
+
+from espnet2_slap.data.robust_dataset import SkippedFilesCount
 
 
-class SLAPTrainer(RobustTrainer):
-    """ESPnet's Trainer; fresh teacher schedule unless resumed, no attention plots.
+def cpu_autocast(use_amp: bool, ngpu: int):
+    """bf16 autocast for a CPU run with ``--use_amp true``; a no-op context otherwise."""
+    if use_amp and ngpu == 0:
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
-    Its base adds bf16 autocast on CPU and skipped-file stats (see ``robust_trainer``).
-    """
+
+class SLAPTrainer(Trainer):
+    """ESPnet's Trainer; fresh teacher schedule unless resumed, no attention plots,
+    CPU bf16 autocast and skipped-file counts."""
 
     @classmethod
     def run(cls, model, *args, **kwargs) -> None:
@@ -34,3 +51,47 @@ class SLAPTrainer(RobustTrainer):
     def plot_attention(cls, *args, **kwargs) -> None:
         """Skipped: rank 0 alone would call the model's collectives (see module docstring)."""
         logging.info("SLAPTrainer: attention plots are not supported; --num_att_plot is ignored")
+
+    @classmethod
+    def train_one_epoch(
+        cls,
+        model,
+        iterator,
+        optimizers,
+        schedulers,
+        scaler,
+        reporter,
+        summary_writer,
+        options,
+        distributed_option,
+    ) -> bool:
+        batches = SkippedFilesCount(iterator)
+        with cpu_autocast(options.use_amp, options.ngpu):
+            all_steps_are_invalid = super().train_one_epoch(
+                model,
+                batches,
+                optimizers,
+                schedulers,
+                scaler,
+                reporter,
+                summary_writer,
+                options,
+                distributed_option,
+            )
+        _report_skipped(reporter, batches.skipped)
+        return all_steps_are_invalid
+
+    @classmethod
+    def validate_one_epoch(cls, model, iterator, reporter, options, distributed_option) -> None:
+        batches = SkippedFilesCount(iterator)
+        with cpu_autocast(options.use_amp, options.ngpu):
+            super().validate_one_epoch(model, batches, reporter, options, distributed_option)
+        _report_skipped(reporter, batches.skipped)
+
+
+def _report_skipped(reporter, skipped: int) -> None:
+    """Add ``skipped_files`` to the epoch's stats (one extra reporter step holding it)."""
+    if skipped:
+        logging.warning(f"{skipped} clips could not be loaded and were skipped this epoch")
+    reporter.register({"skipped_files": skipped})
+    reporter.next()

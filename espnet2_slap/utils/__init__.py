@@ -1,0 +1,1 @@
+"""Small shared helpers: precision, distributed gathers, waveforms, model sources, files."""

@@ -80,8 +80,8 @@ def measure(root: Path, sharded: bool) -> dict:
     from espnet2.train.collate_fn import CommonCollateFn
     from espnet2.train.dataset import ESPnetDataset
 
-    from espnet2_slap.train.packing_iter_factory import build_packing_iter_factory
-    from espnet2_slap.train.sharded_iter_factory import build_sharded_packing_iter_factory
+    from espnet2_slap.data.packing_iter_factory import build_packing_iter_factory
+    from espnet2_slap.data.sharded_iter_factory import build_sharded_packing_iter_factory
 
     torch.set_num_threads(1)
     base = root / "splits" if sharded else root

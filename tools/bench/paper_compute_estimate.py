@@ -37,7 +37,7 @@ RUNS = [
 def parameter_counts():
     from espnet2_slap.audio.slap_encoder import SLAPAudioEncoder
     from espnet2_slap.decoder.transformer_caption_decoder import TransformerCaptionDecoder
-    from espnet2_slap.losses.ssl_head import SSLProjectionHead
+    from espnet2_slap.ssl.head import SSLProjectionHead
 
     config = yaml.safe_load((REPO / "conf" / "slap_paper.yaml").read_text())
     encoder = SLAPAudioEncoder(input_size=64, **config["audio_encoder_conf"])

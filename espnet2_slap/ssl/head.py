@@ -5,7 +5,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from espnet2_slap.train.precision import at_least_float32, float32_region
+from espnet2_slap.utils.precision import at_least_float32, float32_region
 
 
 class SSLProjectionHead(torch.nn.Module):

@@ -21,11 +21,11 @@ from espnet2.iterators.abs_iter_factory import AbsIterFactory
 from espnet2.iterators.sequence_iter_factory import worker_init_fn
 from torch.utils.data import DataLoader
 
-from espnet2_slap.train.packing_sampler import (
+from espnet2_slap.data.packing_sampler import (
     TokenBudgetBatchSampler,
     utt2tokens_from_shape_file,
 )
-from espnet2_slap.train.robust_dataset import SkipBadFilesCollate, SkipBadFilesDataset
+from espnet2_slap.data.robust_dataset import SkipBadFilesCollate, SkipBadFilesDataset
 
 
 class PackingIterFactory(AbsIterFactory):
@@ -132,8 +132,8 @@ def build_packing_iter_factory(
             ``lambda keys: cls.build_dataset(args, iter_options, keys)``.
         skip_bad_files: a clip that fails to load is skipped with a warning instead of
             stopping training, and ``batch["skipped_files"]`` counts such clips (see
-            :mod:`espnet2_slap.train.robust_dataset`; the trainer must remove that entry,
-            as :class:`espnet2_slap.train.robust_trainer.RobustTrainer` does).
+            :mod:`espnet2_slap.data.robust_dataset`; the trainer must remove that entry,
+            as :class:`espnet2_slap.train.trainer.SLAPTrainer` does).
 
     Raises:
         ValueError: another ``mode`` (attention plots: route ``plot_att`` to ESPnet's own

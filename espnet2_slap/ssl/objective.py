@@ -15,10 +15,10 @@ import torch
 
 from espnet2_slap.audio.abs_audio_encoder import AbsAudioEncoder
 from espnet2_slap.layers.packed_batch import PackedBatch
-from espnet2_slap.losses.patch_distillation_loss import PatchDistillationLoss
-from espnet2_slap.losses.ssl_head import SSLProjectionHead
-from espnet2_slap.train.ema_teacher import EMATeacher
-from espnet2_slap.train.token_masking import random_token_mask
+from espnet2_slap.ssl.patch_loss import PatchDistillationLoss
+from espnet2_slap.ssl.head import SSLProjectionHead
+from espnet2_slap.ssl.ema_teacher import EMATeacher
+from espnet2_slap.ssl.token_masking import random_token_mask
 
 
 class MaskedStudentPass(NamedTuple):

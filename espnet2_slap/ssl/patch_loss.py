@@ -1,13 +1,13 @@
 """The patch loss of L_SSL (iBOT / DINOv2): cross-entropy on the masked tokens.
 
-Used by :class:`espnet2_slap.losses.ssl_objective.MaskedDistillationObjective`.
+Used by :class:`espnet2_slap.ssl.objective.MaskedDistillationObjective`.
 """
 
 from typing import Dict, Tuple
 
 import torch
 
-from espnet2_slap.losses.centering import (
+from espnet2_slap.ssl.centering import (
     EMACentering,
     SinkhornKnoppCentering,
     TeacherCentering,
@@ -40,7 +40,7 @@ class PatchDistillationLoss(torch.nn.Module):
         num_prototypes: K, the number of prototype scores per token.
         student_temperature: tau_s.
         teacher_temperature: tau_t.
-        centering: ``"sinkhorn"`` or ``"ema"`` (see :mod:`espnet2_slap.losses.centering`).
+        centering: ``"sinkhorn"`` or ``"ema"`` (see :mod:`espnet2_slap.ssl.centering`).
         center_momentum: momentum of the EMA center (``"ema"`` only).
         sinkhorn_iterations: Sinkhorn-Knopp iterations (``"sinkhorn"`` only).
     """

@@ -8,7 +8,7 @@ unreadable disk). ESPnet's loaders raise, which stops training. Here:
 * :class:`SkipBadFilesCollate` drops those items from the batch and stores how many it
   dropped under ``batch["skipped_files"]`` (a 0-d int64 tensor), so the count travels from
   the ``DataLoader`` workers to the training loop;
-* :class:`SkippedFilesCount` (used by :class:`espnet2_slap.train.robust_trainer.RobustTrainer`)
+* :class:`SkippedFilesCount` (used by :class:`espnet2_slap.train.trainer.SLAPTrainer`)
   removes that entry before the model sees the batch, sums it over the epoch and skips a
   batch whose every clip failed.
 

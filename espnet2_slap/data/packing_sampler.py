@@ -46,7 +46,7 @@ class TokenBudgetBatchSampler:
         rank: this process' rank in ``[0, world_size)``.
         stream_id: ``None`` seeds epoch ``e`` with ``(seed, e)``; an integer seeds it with
             ``(seed, e, stream_id)``, so the shards of a sharded corpus draw independent
-            orders (see :mod:`espnet2_slap.train.sharded_iter_factory`).
+            orders (see :mod:`espnet2_slap.data.sharded_iter_factory`).
     """
 
     def __init__(

@@ -41,17 +41,17 @@ from espnet2.iterators.abs_iter_factory import AbsIterFactory
 from espnet2.iterators.sequence_iter_factory import worker_init_fn
 from torch.utils.data import DataLoader
 
-from espnet2_slap.train.packing_iter_factory import (
+from espnet2_slap.data.packing_iter_factory import (
     _token_budget,
     check_accum_grad,
     data_parallel_rank,
     packing_summary,
 )
-from espnet2_slap.train.packing_sampler import (
+from espnet2_slap.data.packing_sampler import (
     TokenBudgetBatchSampler,
     utt2tokens_from_shape_file,
 )
-from espnet2_slap.train.robust_dataset import SkipBadFilesCollate, SkipBadFilesDataset
+from espnet2_slap.data.robust_dataset import SkipBadFilesCollate, SkipBadFilesDataset
 
 # (data pass, shard, first batch, end batch or None for the shard's end) of the stream
 Segment = Tuple[int, int, int, Optional[int]]

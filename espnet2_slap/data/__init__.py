@@ -1,0 +1,1 @@
+"""The data pipeline: packing sampler, iterator factories, robust dataset, preprocessor."""

@@ -3,11 +3,8 @@
 import pytest
 import torch
 
-from espnet2_slap.layers.attention_backends import (
-    packed_attention,
-    padded_attention,
-    resolve_backend,
-)
+from espnet2_slap.audio.padded_baseline import padded_attention
+from espnet2_slap.layers.attention_backends import packed_attention, resolve_backend
 from espnet2_slap.layers.packed_batch import PackedBatch
 
 
@@ -83,7 +80,7 @@ def test_backend_errors_are_explicit_on_cpu():
         resolve_backend("xformers", cpu)
     q, k, v = random_qkv([4])
     with pytest.raises(ValueError, match="window"):
-        packed_attention(q, k, v, cu([4]), 4, window=0, backend="sdpa")
+        packed_attention(q, k, v, cu([4]), 4, window_radius=0, backend="sdpa")
 
 
 @pytest.mark.gpu

@@ -70,7 +70,7 @@ def test_padded_path_matches_packed_path(pattern):
 def test_local_layer_sees_only_its_window():
     """With one local layer, a token's output ignores patches further than the window."""
     encoder = tiny_encoder("local", num_layers=1, window_time_steps=4)  # +-2 steps = 8 tokens
-    assert encoder.window_tokens == 8
+    assert encoder.window_radius == 8
     feats = torch.randn(1, 16 * 20, 64)
     lengths = torch.tensor([16 * 20])
     with torch.no_grad():
@@ -112,7 +112,7 @@ def test_token_mask_uses_the_mask_token():
 def test_paper_architecture():
     encoder = SLAPAudioEncoder()  # the paper's defaults
     assert encoder.layer_kinds == ["local", "local", "global"] * 4
-    assert encoder.window_tokens == 12 * 4  # 24 time steps wide, 4 frequency patches each
+    assert encoder.window_radius == 12 * 4  # 24 time steps wide, 4 frequency patches each
     assert encoder.output_size() == 768
     linears = [m for m in encoder.modules() if isinstance(m, torch.nn.Linear)]
     assert linears and all(m.bias is None for m in linears)

@@ -72,7 +72,7 @@ class SLAPAudioEncoder(AbsAudioEncoder):
         self.patch_size = patch_size
         self.freq_patches = input_size // patch_size
         self.activation_checkpointing = activation_checkpointing
-        self.window_tokens = (window_time_steps // 2) * self.freq_patches
+        self.window_radius = (window_time_steps // 2) * self.freq_patches  # in tokens
         self.layer_kinds = [attention_pattern[i % len(attention_pattern)] for i in range(num_layers)]
         self._output_size = output_size
 
@@ -84,7 +84,7 @@ class SLAPAudioEncoder(AbsAudioEncoder):
                 output_size,
                 num_heads,
                 mlp_hidden_size,
-                window=self.window_tokens if kind == "local" else None,
+                window_radius=self.window_radius if kind == "local" else None,
                 backend=attention_backend,
                 norm_eps=norm_eps,
             )

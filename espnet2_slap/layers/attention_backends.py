@@ -2,7 +2,7 @@
 
 All backends compute the same function: every token attends to the tokens of its own
 sample only, and for a *local* (sliding-window) layer only to tokens whose index differs
-from its own by at most ``window`` (the sliding-window rule of docs/design.md).
+from its own by at most ``window_radius`` (the sliding-window rule of docs/design.md).
 
 * ``flash_attn``: ``flash_attn.flash_attn_varlen_func`` with ``window_size``. CUDA, fp16/bf16,
   optional package (``pip install espnet2_slap[gpu]``).
@@ -10,8 +10,8 @@ from its own by at most ``window`` (the sliding-window rule of docs/design.md).
   fp16/bf16, no extra package.
 * ``sdpa``: ``torch.nn.functional.scaled_dot_product_attention``; runs anywhere and is the
   exact reference. Global layers loop over samples; local layers process the whole pack in
-  blocks of ``window`` queries against their ``3 * window`` neighbouring keys, so their cost
-  grows linearly with duration.
+  blocks of ``window_radius`` queries against their ``3 * window_radius`` neighbouring keys,
+  so their cost grows linearly with duration.
 
 The GPU kernels need half precision: fp32 inputs are cast to bf16 for the kernel and the
 result is cast back.
@@ -87,7 +87,7 @@ def packed_attention(
     v: torch.Tensor,
     cu_seqlens: torch.Tensor,
     max_seqlen: int,
-    window: Optional[int] = None,
+    window_radius: Optional[int] = None,
     backend: str = "auto",
 ) -> torch.Tensor:
     """Self-attention over a packed batch.
@@ -96,21 +96,21 @@ def packed_attention(
         q, k, v: ``(N, H, Dh)`` tokens of all samples back to back.
         cu_seqlens: ``(B + 1,)`` int32 sample offsets.
         max_seqlen: longest sample, in tokens.
-        window: token radius of a local layer (attend to ``|i - j| <= window``); ``None``
-            for a global layer.
+        window_radius: token radius of a local layer (attend to ``|i - j| <= window_radius``);
+            ``None`` for a global layer.
         backend: one of :data:`BACKENDS`.
 
     Returns:
         ``(N, H, Dh)`` attention output in the dtype of ``q``.
     """
-    if window is not None and window < 1:
-        raise ValueError(f"window must be >= 1 token, got {window}")
+    if window_radius is not None and window_radius < 1:
+        raise ValueError(f"window_radius must be >= 1 token, got {window_radius}")
     backend = resolve_backend(backend, q.device)
     if backend == "sdpa":
-        if window is None:
+        if window_radius is None:
             return _sdpa_global(q, k, v, cu_seqlens)
-        return _sdpa_local(q, k, v, cu_seqlens, window)
-    window_size = (window, window) if window is not None else (-1, -1)
+        return _sdpa_local(q, k, v, cu_seqlens, window_radius)
+    window_size = (window_radius, window_radius) if window_radius is not None else (-1, -1)
     dtype = q.dtype
     if dtype not in (torch.float16, torch.bfloat16):
         q, k, v = (t.to(torch.bfloat16) for t in (q, k, v))
@@ -143,37 +143,37 @@ def _sdpa_global(q, k, v, cu_seqlens) -> torch.Tensor:
     return torch.cat(outs, dim=1).transpose(0, 1)
 
 
-def _sdpa_local(q, k, v, cu_seqlens, window: int) -> torch.Tensor:
+def _sdpa_local(q, k, v, cu_seqlens, radius: int) -> torch.Tensor:
     """Sliding-window attention over the whole pack in blocks.
 
-    The pack is cut into blocks of ``window`` queries; block ``b`` can only reach keys in
-    ``[b*window - window, (b+1)*window + window)``, i.e. three blocks, which are gathered and
-    masked with the exact rule (same sample and ``|i - j| <= window``).
+    The pack is cut into blocks of ``radius`` queries; block ``b`` can only reach keys in
+    ``[b*radius - radius, (b+1)*radius + radius)``, i.e. three blocks, which are gathered and
+    masked with the exact rule (same sample and ``|i - j| <= radius``).
     """
     n, heads, head_dim = q.shape
-    num_blocks = math.ceil(n / window)
-    tail = num_blocks * window - n
+    num_blocks = math.ceil(n / radius)
+    tail = num_blocks * radius - n
     device = q.device
 
     segment = torch.repeat_interleave(
         torch.arange(cu_seqlens.numel() - 1, device=device), cu_seqlens.diff().long()
     )
     # Query side: pad at the end to whole blocks; padded queries get segment -1.
-    q_blocks = F.pad(q, (0, 0, 0, 0, 0, tail)).view(num_blocks, window, heads, head_dim)
-    q_pos = torch.arange(num_blocks * window, device=device).view(num_blocks, window)
+    q_blocks = F.pad(q, (0, 0, 0, 0, 0, tail)).view(num_blocks, radius, heads, head_dim)
+    q_pos = torch.arange(num_blocks * radius, device=device).view(num_blocks, radius)
     q_seg = F.pad(segment, (0, tail), value=-1)[q_pos]
 
     # Key side: one block of padding in front and one (plus the tail) behind.
-    key_index = (torch.arange(num_blocks, device=device) * window)[:, None] + torch.arange(
-        3 * window, device=device
-    )  # (num_blocks, 3 * window) indices into the padded keys
-    k_pos = key_index - window
-    k_seg = F.pad(segment, (window, window + tail), value=-2)[key_index]
-    k_blocks = F.pad(k, (0, 0, 0, 0, window, window + tail))[key_index]
-    v_blocks = F.pad(v, (0, 0, 0, 0, window, window + tail))[key_index]
+    key_index = (torch.arange(num_blocks, device=device) * radius)[:, None] + torch.arange(
+        3 * radius, device=device
+    )  # (num_blocks, 3 * radius) indices into the padded keys
+    k_pos = key_index - radius
+    k_seg = F.pad(segment, (radius, radius + tail), value=-2)[key_index]
+    k_blocks = F.pad(k, (0, 0, 0, 0, radius, radius + tail))[key_index]
+    v_blocks = F.pad(v, (0, 0, 0, 0, radius, radius + tail))[key_index]
 
     distance = (q_pos[:, :, None] - k_pos[:, None, :]).abs()
-    allowed = (distance <= window) & (q_seg[:, :, None] == k_seg[:, None, :])
+    allowed = (distance <= radius) & (q_seg[:, :, None] == k_seg[:, None, :])
     # A padded query has no real key; let it see itself so its (discarded) row is finite.
     allowed |= distance == 0
 
@@ -182,35 +182,5 @@ def _sdpa_local(q, k, v, cu_seqlens, window: int) -> torch.Tensor:
         k_blocks.transpose(1, 2),
         v_blocks.transpose(1, 2),
         attn_mask=allowed[:, None],
-    )  # (num_blocks, H, window, Dh)
-    return out.transpose(1, 2).reshape(num_blocks * window, heads, head_dim)[:n]
-
-
-def padded_attention(
-    q: torch.Tensor,
-    k: torch.Tensor,
-    v: torch.Tensor,
-    valid: torch.Tensor,
-    window: Optional[int] = None,
-) -> torch.Tensor:
-    """The same attention on the padded layout (the baseline that packing replaces).
-
-    Args:
-        q, k, v: ``(B, L, H, Dh)``.
-        valid: ``(B, L)`` bool, True on real tokens.
-        window: token radius of a local layer, or ``None`` for global attention.
-
-    Returns:
-        ``(B, L, H, Dh)``; rows of padded tokens hold finite values to be discarded.
-    """
-    length = q.size(1)
-    allowed = valid[:, None, None, :]  # (B, 1, 1, L) key padding
-    steps = torch.arange(length, device=q.device)
-    distance = (steps[:, None] - steps[None, :]).abs()
-    if window is not None:
-        allowed = allowed & (distance <= window)[None, None]
-    allowed = allowed | ((distance == 0)[None, None] & ~valid[:, None, :, None])
-    out = F.scaled_dot_product_attention(
-        q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=allowed
-    )
-    return out.transpose(1, 2)
+    )  # (num_blocks, H, radius, Dh)
+    return out.transpose(1, 2).reshape(num_blocks * radius, heads, head_dim)[:n]

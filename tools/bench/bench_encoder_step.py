@@ -58,7 +58,7 @@ def draw_batch(rng, token_budget: int, freq_patches: int):
         tokens += t
 
 
-def step_flops(encoder: SLAPAudioEncoder, frames, window_tokens: int) -> float:
+def step_flops(encoder: SLAPAudioEncoder, frames, window_radius: int) -> float:
     freq = encoder.freq_patches
     lengths = [math.ceil(n / PATCH) * freq for n in frames]
     tokens = sum(lengths)
@@ -70,7 +70,7 @@ def step_flops(encoder: SLAPAudioEncoder, frames, window_tokens: int) -> float:
             pairs += sum(L * L for L in lengths)
         else:
             pairs += sum(
-                sum(min(L, i + window_tokens + 1) - max(0, i - window_tokens) for i in range(L))
+                sum(min(L, i + window_radius + 1) - max(0, i - window_radius) for i in range(L))
                 for L in lengths
             )
     forward = 2 * tokens * linear + 4 * width * pairs
@@ -138,7 +138,7 @@ def main() -> None:
     timed = batches[args.warmup:]
     tokens = sum(math.ceil(n / PATCH) * encoder.freq_patches for f in timed for n in f)
     audio_seconds = sum(n for f in timed for n in f) / FRAMES_PER_SECOND
-    flops = sum(step_flops(encoder, f, encoder.window_tokens) for f in timed)
+    flops = sum(step_flops(encoder, f, encoder.window_radius) for f in timed)
     achieved = flops / seconds / 1e12
     peak = peak_tflops(device, args.peak_tflops)
     mfu = achieved / peak if peak else float("nan")

@@ -122,6 +122,19 @@ class ESPnetSLAPModel(AbsESPnetModel):
         return self
 
     # ------------------------------------------------------------------ features
+    @property
+    def embed_dim(self) -> int:
+        """D, the size of the joint audio-text embedding."""
+        return self.audio_pooling.proj.out_features
+
+    def logit_scale(self) -> torch.Tensor:
+        """``1 / temperature`` of the contrastive loss (a scalar tensor)."""
+        return self.contrastive_loss.logit_scale()
+
+    def num_audio_tokens(self, feats_lengths: torch.Tensor) -> torch.Tensor:
+        """``(B,)`` tokens the audio encoder runs on clips of ``feats_lengths`` frames."""
+        return self.audio_encoder.num_tokens(feats_lengths)
+
     def extract_feats(
         self, speech: torch.Tensor, speech_lengths: torch.Tensor
     ) -> Tuple[torch.Tensor, torch.Tensor]:

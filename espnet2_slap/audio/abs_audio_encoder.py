@@ -1,7 +1,7 @@
 """Interface of the audio encoders a SLAP model can use."""
 
 from abc import ABC, abstractmethod
-from typing import Optional
+from typing import Callable, Mapping, Optional
 
 import torch
 
@@ -22,6 +22,12 @@ class AbsAudioEncoder(torch.nn.Module, ABC):
     @abstractmethod
     def output_size(self) -> int:
         pass
+
+    @classmethod
+    def token_cost_fn(cls, input_size: int, conf: Mapping) -> Callable[[int], int]:
+        """Frames of a clip -> tokens the encoder built from ``conf`` runs on it (the packing
+        sampler's cost), known before any model is built. Frames by default."""
+        return lambda frames: frames
 
     def num_tokens(self, feats_lengths: torch.Tensor) -> torch.Tensor:
         """``(B,)`` input (= output) tokens of clips of ``feats_lengths`` frames."""

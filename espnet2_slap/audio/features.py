@@ -12,9 +12,16 @@ first (as ``inference.audio_input.load_waveform`` does), so training and inferen
 them alike.
 """
 
-from typing import Callable, List, Tuple
+from typing import Callable, List, Mapping, Optional, Tuple
 
 import torch
+
+
+def frontend_sample_rate(frontend_conf: Optional[Mapping]) -> int:
+    """The rate a frontend config expects: its ``fs`` (16000, "16k", ...), 16000 if unset."""
+    import humanfriendly
+
+    return int(humanfriendly.parse_size(str((frontend_conf or {}).get("fs", 16000))))
 
 
 def min_frontend_samples(frontend: torch.nn.Module) -> int:

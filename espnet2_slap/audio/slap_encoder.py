@@ -6,7 +6,7 @@ attention -> final RMSNorm. Every non-padded patch of the batch is run as one se
 with varlen attention (the padded baseline is ``audio/padded_baseline.py``).
 """
 
-from typing import Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 import torch
 import torch.utils.checkpoint
@@ -18,6 +18,7 @@ from espnet2_slap.layers.rope2d import RotaryEmbedding2D
 from espnet2_slap.layers.transformer_block import PackedLayout, TransformerBlock
 
 ATTENTION_KINDS = ("local", "global")
+PATCH_SIZE = 16  # the paper's 16x16 patches
 
 
 class SLAPAudioEncoder(AbsAudioEncoder):
@@ -46,7 +47,7 @@ class SLAPAudioEncoder(AbsAudioEncoder):
     def __init__(
         self,
         input_size: int = 64,
-        patch_size: int = 16,
+        patch_size: int = PATCH_SIZE,
         output_size: int = 768,
         num_layers: int = 12,
         num_heads: int = 12,
@@ -105,6 +106,12 @@ class SLAPAudioEncoder(AbsAudioEncoder):
 
     def num_tokens(self, feats_lengths: torch.Tensor) -> torch.Tensor:
         return num_patch_tokens(feats_lengths, self.patch_size, self.freq_patches)
+
+    @classmethod
+    def token_cost_fn(cls, input_size: int, conf: Mapping) -> Callable[[int], int]:
+        patch_size = conf.get("patch_size", PATCH_SIZE)
+        freq_patches = input_size // patch_size
+        return lambda frames: num_patch_tokens(frames, patch_size, freq_patches)
 
     @property
     def supports_token_mask(self) -> bool:

@@ -37,6 +37,8 @@ from espnet2.train.class_choices import ClassChoices
 from espnet2.utils.types import float_or_none, int_or_none, str2bool, str_or_none
 from typeguard import typechecked
 
+from espnet2_slap.audio.abs_audio_encoder import AbsAudioEncoder
+from espnet2_slap.audio.slap_encoder import SLAPAudioEncoder
 from espnet2_slap.cls.augment import RandomTimeRoll
 from espnet2_slap.cls.encoder import SLAPClsEncoder
 from espnet2_slap.cls.per_clip import PerClipFrontend, PerClipSpecAug
@@ -51,9 +53,9 @@ from espnet2_slap.cls.slap_init import (
     load_slap_weights,
     read_yaml,
 )
-from espnet2_slap.tasks.slap import SLAPTask
-from espnet2_slap.utils.model_source import resolve_slap_model
 from espnet2_slap.data.packing_iter_factory import build_packing_iter_factory
+from espnet2_slap.tasks.slap import SLAPTask, clip_token_cost_fn
+from espnet2_slap.utils.model_source import resolve_slap_model
 
 SLAP_ENCODERS = dict(slap=SLAPClsEncoder)
 # Per-clip variants of ESPnet's DefaultFrontend and SpecAug (the SLAP model's features).
@@ -269,13 +271,11 @@ class SLAPCLSTask(CLSTask):
     def tokens_per_sample_fn(cls, args: argparse.Namespace) -> Callable[[int], int]:
         """Waveform samples -> encoder tokens (SLAPTask's rule, for the chosen encoder)."""
         slap = args.encoder in SLAP_ENCODERS
-        view = argparse.Namespace(
-            frontend="default" if args.frontend in PER_CLIP_FRONTENDS else args.frontend,
-            frontend_conf=args.frontend_conf,
-            audio_encoder="slap" if slap else "espnet",
-            audio_encoder_conf=(args.encoder_conf.get("encoder_conf") or {}) if slap else {},
+        return clip_token_cost_fn(
+            frontend_choices.get_class(args.frontend)(**args.frontend_conf),
+            SLAPAudioEncoder if slap else AbsAudioEncoder,
+            (args.encoder_conf.get("encoder_conf") or {}) if slap else {},
         )
-        return SLAPTask.tokens_per_sample_fn(view)
 
 
 def layer_decay_groups(

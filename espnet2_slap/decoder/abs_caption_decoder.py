@@ -1,7 +1,7 @@
 """Interface of the caption decoders (the L_CAP objective and caption generation)."""
 
 from abc import ABC, abstractmethod
-from typing import Dict, List, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 import torch
 
@@ -12,6 +12,12 @@ class AbsCaptionDecoder(torch.nn.Module, ABC):
     Token ids follow ESPnet token lists: ``0`` is ``<blank>``, ``1`` is ``<unk>`` and the
     last id ``vocab_size - 1`` is ``<sos/eos>``; captions in a batch are padded with ``-1``.
     """
+
+    @classmethod
+    def max_caption_tokens(cls, conf: Mapping) -> Optional[int]:
+        """Longest training caption (tokens, ``<sos/eos>`` excluded) a decoder built from
+        ``conf`` accepts; ``None`` when unbounded."""
+        return None
 
     @abstractmethod
     def forward(

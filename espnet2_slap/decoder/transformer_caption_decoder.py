@@ -7,7 +7,7 @@ projection and masked out of every cross-attention, so their values (even NaN) c
 reach the result.
 """
 
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +18,7 @@ from espnet2_slap.decoder.decoding_session import CachedDecodingSession, KeyValu
 from espnet2_slap.decoder.input_checks import check_captions, check_memory, check_search
 from espnet2_slap.layers.swiglu import SwiGLU
 
+MAX_LENGTH = 128  # decoder positions, <sos> included
 NORM_EPS = 1e-6
 
 
@@ -136,7 +137,7 @@ class TransformerCaptionDecoder(AbsCaptionDecoder):
         num_heads: int = 8,
         mlp_hidden_size: int = 2048,
         dropout: float = 0.1,
-        max_length: int = 128,
+        max_length: int = MAX_LENGTH,
         label_smoothing: float = 0.0,
         check_values: bool = False,
     ):
@@ -172,6 +173,10 @@ class TransformerCaptionDecoder(AbsCaptionDecoder):
         self.final_norm = torch.nn.RMSNorm(hidden_size, eps=NORM_EPS)
         torch.nn.init.normal_(self.token_embedding.weight, std=0.02)
         torch.nn.init.normal_(self.position_embedding, std=0.02)
+
+    @classmethod
+    def max_caption_tokens(cls, conf: Mapping) -> Optional[int]:
+        return conf.get("max_length", MAX_LENGTH) - 1  # room for <sos/eos>
 
     def encode_memory(self, memory: torch.Tensor, memory_valid: torch.Tensor) -> List[KeyValue]:
         """``(B, S, memory_size)`` -> per layer, cross-attention keys and values

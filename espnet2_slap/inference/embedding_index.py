@@ -50,11 +50,3 @@ class EmbeddingIndex:
         """Read an index written by :meth:`save`."""
         with np.load(path, allow_pickle=True) as data:
             return cls([str(k) for k in data["keys"]], data["embeddings"])
-
-    @classmethod
-    def from_pairs(cls, pairs: Sequence[Tuple[str, np.ndarray]]) -> "EmbeddingIndex":
-        """Build from ``[(key, (D,) embedding)]``."""
-        if not pairs:
-            raise ValueError("cannot build an index from zero embeddings")
-        keys, rows = zip(*pairs)
-        return cls(list(keys), np.stack(rows))

@@ -19,11 +19,11 @@ alone or among others. Long clips are handled as documented in ``long_audio``.
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-import humanfriendly
 import numpy as np
 import torch
 from espnet2.text.token_id_converter import TokenIDConverter
 
+from espnet2_slap.audio.features import frontend_sample_rate
 from espnet2_slap.inference.audio_input import AudioLike, load_waveform
 from espnet2_slap.inference.embedding_index import EmbeddingIndex
 from espnet2_slap.inference.long_audio import chunk_spans, merge_chunk_embeddings
@@ -69,7 +69,7 @@ class SLAPInference:
         self.text_batch_size = text_batch_size
 
         frontend_conf = args.frontend_conf or {}
-        self.sample_rate = int(humanfriendly.parse_size(str(frontend_conf.get("fs", 16000))))
+        self.sample_rate = frontend_sample_rate(frontend_conf)
         self.min_samples = int(frontend_conf.get("n_fft", 512))
         self.max_native_samples = int(max_native_seconds * self.sample_rate)
         self.chunk_samples = int(chunk_seconds * self.sample_rate)
@@ -143,7 +143,7 @@ class SLAPInference:
         """Yield packed encoder outputs for consecutive groups of clips within the budget."""
         feats = [self._features(w) for w in waves]
         lengths = torch.tensor([f.size(0) for f in feats])
-        tokens = self.model.audio_encoder.num_tokens(lengths).tolist()
+        tokens = self.model.num_audio_tokens(lengths).tolist()
         start = 0
         while start < len(feats):
             end, budget = start + 1, tokens[start]
@@ -171,7 +171,7 @@ class SLAPInference:
 
     @property
     def embed_dim(self) -> int:
-        return self.model.audio_pooling.proj.out_features
+        return self.model.embed_dim
 
     # ------------------------------------------------------------------ tasks
     @staticmethod
@@ -182,7 +182,7 @@ class SLAPInference:
     @property
     def logit_scale(self) -> float:
         """``1 / temperature`` learned by the contrastive loss."""
-        return float(self.model.contrastive_loss.logit_scale().detach())
+        return float(self.model.logit_scale().detach())
 
     def classify(
         self,

@@ -12,7 +12,6 @@ available with ``--iterator_type sequence``.
 """
 
 import argparse
-import inspect
 from typing import Callable, Collection, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -33,22 +32,22 @@ from typeguard import typechecked
 
 from espnet2_slap.audio.abs_audio_encoder import AbsAudioEncoder
 from espnet2_slap.audio.espnet_encoder_adapter import ESPnetEncoderAdapter
-from espnet2_slap.audio.patchify import num_patch_tokens
+from espnet2_slap.audio.features import frontend_sample_rate
 from espnet2_slap.audio.slap_encoder import SLAPAudioEncoder
+from espnet2_slap.data.packing_iter_factory import build_packing_iter_factory
+from espnet2_slap.data.preprocessor import EpochSeededIterFactory, SLAPPreprocessor
+from espnet2_slap.data.sharded_iter_factory import build_sharded_packing_iter_factory
 from espnet2_slap.decoder.abs_caption_decoder import AbsCaptionDecoder
 from espnet2_slap.decoder.transformer_caption_decoder import TransformerCaptionDecoder
 from espnet2_slap.espnet_model import ESPnetSLAPModel
 from espnet2_slap.losses.abs_contrastive_loss import AbsContrastiveLoss
 from espnet2_slap.losses.infonce import InfoNCELoss
-from espnet2_slap.ssl.objective import MaskedDistillationObjective
 from espnet2_slap.losses.sigmoid import SigmoidLoss
+from espnet2_slap.ssl.ema_teacher import attach_ema_teacher
+from espnet2_slap.ssl.objective import MaskedDistillationObjective
 from espnet2_slap.text.abs_text_encoder import AbsTextEncoder
 from espnet2_slap.text.hf_text_encoder import HuggingFaceTextEncoder
-from espnet2_slap.ssl.ema_teacher import attach_ema_teacher
 from espnet2_slap.train.optimizer_steps import count_optimizer_steps
-from espnet2_slap.data.packing_iter_factory import build_packing_iter_factory
-from espnet2_slap.data.sharded_iter_factory import build_sharded_packing_iter_factory
-from espnet2_slap.data.preprocessor import EpochSeededIterFactory, SLAPPreprocessor
 from espnet2_slap.train.trainer import SLAPTrainer
 
 frontend_choices = ClassChoices(
@@ -213,10 +212,7 @@ class SLAPTask(AbsTask):
         max_caption_tokens = None
         if args.caption_decoder is not None:
             decoder_class = caption_decoder_choices.get_class(args.caption_decoder)
-            max_length = args.caption_decoder_conf.get(
-                "max_length", inspect.signature(decoder_class).parameters["max_length"].default
-            )
-            max_caption_tokens = max_length - 1  # room for <sos/eos>
+            max_caption_tokens = decoder_class.max_caption_tokens(args.caption_decoder_conf)
         return SLAPPreprocessor(
             train=train,
             text_tokenizer=text_encoder_class.build_tokenizer(**args.text_encoder_conf),
@@ -225,7 +221,7 @@ class SLAPTask(AbsTask):
             bpemodel=args.bpemodel,
             max_caption_tokens=max_caption_tokens,
             crop_seconds=getattr(args, "crop_seconds", None),
-            fs=_frontend_fs(args),
+            fs=frontend_sample_rate(args.frontend_conf),
             seed=args.seed,
         )
 
@@ -369,34 +365,35 @@ class SLAPTask(AbsTask):
 
     @classmethod
     def tokens_per_sample_fn(cls, args: argparse.Namespace) -> Callable[[int], int]:
-        """Waveform samples -> audio tokens the encoder will see (the sampler's cost).
-
-        A clip longer than ``--crop_seconds`` costs what its window costs.
-        """
-        tokens_of_clip = cls._tokens_of_whole_clip(args)
-        if getattr(args, "crop_seconds", None) is None:
-            return tokens_of_clip
-        max_samples = int(round(args.crop_seconds * _frontend_fs(args)))
-        return lambda samples: tokens_of_clip(min(samples, max_samples))
-
-    @classmethod
-    def _tokens_of_whole_clip(cls, args: argparse.Namespace) -> Callable[[int], int]:
-        frontend = frontend_choices.get_class(args.frontend)(**args.frontend_conf)
-        hop_length = frontend.hop_length
-        encoder_class = audio_encoder_choices.get_class(args.audio_encoder)
-        if not issubclass(encoder_class, SLAPAudioEncoder):
-            return lambda samples: samples // hop_length + 1
-        defaults = inspect.signature(SLAPAudioEncoder).parameters
-        patch_size = args.audio_encoder_conf.get("patch_size", defaults["patch_size"].default)
-        freq_patches = frontend.output_size() // patch_size
-        return lambda samples: num_patch_tokens(samples // hop_length + 1, patch_size, freq_patches)
+        """Waveform samples -> audio tokens the encoder will see (the sampler's cost)."""
+        crop_seconds = getattr(args, "crop_seconds", None)
+        return clip_token_cost_fn(
+            frontend_choices.get_class(args.frontend)(**args.frontend_conf),
+            audio_encoder_choices.get_class(args.audio_encoder),
+            args.audio_encoder_conf,
+            None if crop_seconds is None else crop_seconds * frontend_sample_rate(args.frontend_conf),
+        )
 
 
-def _frontend_fs(args: argparse.Namespace) -> int:
-    """The sample rate the frontend expects (``frontend_conf.fs``, e.g. 16000 or "16k")."""
-    import humanfriendly
+def clip_token_cost_fn(
+    frontend: torch.nn.Module,
+    encoder_class: type,
+    encoder_conf: dict,
+    crop_samples: Optional[float] = None,
+) -> Callable[[int], int]:
+    """Samples of a clip -> tokens ``encoder_class(**encoder_conf)`` runs on its features.
 
-    return int(humanfriendly.parse_size(str((args.frontend_conf or {}).get("fs", 16000))))
+    A clip longer than ``crop_samples`` costs what its window costs.
+    """
+    hop_length = frontend.hop_length
+    tokens_of_frames = encoder_class.token_cost_fn(frontend.output_size(), encoder_conf)
+    max_samples = None if crop_samples is None else int(round(crop_samples))
+
+    def cost(samples: int) -> int:
+        if max_samples is not None:
+            samples = min(samples, max_samples)
+        return tokens_of_frames(samples // hop_length + 1)
+    return cost
 
 
 def _read_token_list(args: argparse.Namespace) -> Optional[List[str]]:

@@ -167,9 +167,9 @@ class ESPnetSLAPModel(AbsESPnetModel):
         feats, feats_lengths = self.extract_feats(speech, speech_lengths)
         return self.pool_audio(self.audio_encoder(feats, feats_lengths))
 
-    def embed_text(self, text: torch.Tensor, text_lengths: torch.Tensor) -> torch.Tensor:
-        """``(B, L)`` caption token ids -> ``(B, D)`` L2-normalised text embeddings."""
-        tokens, valid = self.text_encoder(text, text_lengths)
+    def embed_text(self, text_encoder_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """``(B, L)`` ids of the text encoder's tokenizer -> ``(B, D)`` normalised embeddings."""
+        tokens, valid = self.text_encoder(text_encoder_ids, lengths)
         return F.normalize(self.text_pooling(tokens, valid), dim=-1)
 
     # ------------------------------------------------------------------ training
@@ -187,8 +187,10 @@ class ESPnetSLAPModel(AbsESPnetModel):
 
         Args:
             speech: ``(B, T_wav)`` 16 kHz waveforms; ``speech_lengths`` ``(B,)``.
-            text: ``(B, L)`` caption ids for the *text encoder* (its own tokenizer), read by
-                L_CLAP; ``text_lengths`` ``(B,)``.
+            text: ``(B, L)`` the captions as ids of the *text encoder*'s tokenizer, read by
+                L_CLAP; ``text_lengths`` ``(B,)``. (Data names ``text`` / ``caption`` are
+                ESPnet's batch keys, as recipes write them; ``captions``, a JSON list per
+                clip, is the preprocessor's input from which one caption is drawn.)
             caption: ``(B, L')`` the same captions as ids of the *caption decoder*'s token
                 list, read by L_CAP (needed when the model has a caption decoder);
                 ``caption_lengths`` ``(B,)``.
@@ -243,17 +245,17 @@ class ESPnetSLAPModel(AbsESPnetModel):
     def _caption_loss(
         self,
         audio_tokens: PackedBatch,
-        caption: Optional[torch.Tensor],
-        caption_lengths: Optional[torch.Tensor],
+        decoder_ids: Optional[torch.Tensor],
+        decoder_lengths: Optional[torch.Tensor],
     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
-        """L_CAP of the decoder's captions ``(B, L')`` given the packed audio tokens."""
-        if caption is None or caption_lengths is None:
+        """L_CAP of captions as ``(B, L')`` decoder token ids given the packed audio tokens."""
+        if decoder_ids is None or decoder_lengths is None:
             raise ValueError(
                 "the model has a caption decoder but the batch has no 'caption': "
                 "give the task a --token_list so captions are tokenized for it"
             )
         memory, memory_valid = audio_tokens.to_padded()  # (B, T_max, D), (B, T_max)
-        return self.caption_decoder(memory, memory_valid, caption, caption_lengths)
+        return self.caption_decoder(memory, memory_valid, decoder_ids, decoder_lengths)
 
     def collect_feats(
         self, speech: torch.Tensor, speech_lengths: torch.Tensor, **kwargs

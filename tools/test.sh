@@ -9,4 +9,4 @@ root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "${root_dir}/tools/install.sh"
 cd "${root_dir}"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1
-exec "${root_dir}/tools/venv/bin/python" -m pytest "$@"
+exec "${root_dir}/tools/venv/bin/python" -m pytest --durations=25 "$@"

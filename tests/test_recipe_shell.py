@@ -30,6 +30,7 @@ VENV_BIN = Path(sys.executable).parent
 SHELL_FILES = sorted(
     [TEMPLATE / name for name in ("slap.sh", "setup.sh", "path.sh", "cmd.sh", "db.sh")]
     + [TEMPLATE / "recipe" / "run.sh", TEMPLATE / "recipe" / "local" / "data.sh"]
+    + [SCRIPTS / "lib.sh", REPO / "egs2" / "TEMPLATE" / "slapcls1" / "slapcls.sh"]
     + sorted(UTILS.glob("*.sh"))
     + [MINI_SOUNDS / name for name in ("run.sh", "path.sh", "cmd.sh", "db.sh")]
 )
@@ -50,7 +51,9 @@ def run(args: Sequence[str], cwd: Path, timeout: float = 120) -> subprocess.Comp
 
 
 def load_script(name: str) -> ModuleType:
-    """Import scripts/<name>.py as a module."""
+    """Import scripts/<name>.py as a module (scripts/ on sys.path, as when it is run)."""
+    if str(SCRIPTS) not in sys.path:
+        sys.path.insert(0, str(SCRIPTS))
     spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -127,8 +130,8 @@ def test_parse_options_rejects_bad_options(options_script, args, message):
 def test_parse_options_help_prints_help_message(options_script):
     result = run(["bash", options_script, "--help", "--foo-bar", "x"], cwd=options_script.parent)
     assert result.returncode == 0
-    assert "usage: demo.sh [--foo-bar X]" in result.stderr
-    assert result.stdout == ""
+    assert result.stdout == "usage: demo.sh [--foo-bar X] [--flag true|false]\n"  # help only
+    assert result.stderr == ""
 
 
 # ------------------------------------------------------------------------------------------
@@ -494,8 +497,8 @@ def test_slap_help_lists_every_option(recipe):
         "--stats_tag", "--num_nodes", "--audio_format", "--pretrained_model",
         "--ignore_init_mismatch", "--download_model", "--model_card_opts",
     ):
-        assert f"    {option} " in result.stderr, option
-    assert "[valid.loss.best.pth]" in result.stderr
+        assert f"    {option} " in result.stdout, option
+    assert "[valid.loss.best.pth]" in result.stdout
 
 
 def test_slap_rejects_unknown_option(recipe):
@@ -531,7 +534,7 @@ def test_slap_skip_flag_skips_only_its_stages(recipe):
 def test_slap_help_after_other_options(recipe):
     result = run(["./slap.sh", "--stage", "3", "--nj", "2", "--help"], cwd=recipe)
     assert result.returncode == 0
-    assert "--audio_format FMT" in result.stderr and "Stage " not in result.stdout
+    assert "--audio_format FMT" in result.stdout and "Stage 3:" not in result.stdout
 
 
 def test_slap_from_another_directory_says_where_to_run(recipe, tmp_path):
@@ -539,6 +542,36 @@ def test_slap_from_another_directory_says_where_to_run(recipe, tmp_path):
     assert result.returncode == 1
     assert f"run slap.sh from its recipe directory" in result.stderr
     assert f"cd {recipe}" in result.stderr
+
+
+def test_stage_7_on_a_read_only_exp_dir_fails_with_one_error_line(recipe, tmp_path):
+    """The previous inference output cannot be removed: one "error:" line naming the folder,
+    not rm's own messages. rm is replaced by one that fails as on a read-only file system
+    (the tests may run as root, for whom permission bits do not stop rm)."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "rm").write_text(
+        '#!/usr/bin/env bash\nfor f in "$@"; do case $f in -*) ;; *)\n'
+        '  echo "rm: cannot remove \'$f/score/results.json\': Read-only file system" >&2\n'
+        '  echo "rm: cannot remove \'$f/captions\': Read-only file system" >&2 ;; esac; done\n'
+        'exit 1\n')
+    (fake_bin / "rm").chmod(0o755)
+    write_files(recipe / "dump" / "raw" / "ro_test", {"wav.scp": "u1 a.flac\n"})
+    write_files(recipe / "exp" / "slap_ro", {"valid.loss.best.pth": "", "config.yaml": "{}\n"})
+    previous = recipe / "exp" / "slap_ro" / "inference_valid.loss.best" / "ro_test"
+    write_files(previous / "score", {"results.json": "{}"})
+    env = {**shell_env(), "FAKE_BIN": str(fake_bin)}
+    result = subprocess.run(["./slap.sh", "--train_set", "train", "--valid_set", "valid",
+                             "--test_sets", "ro_test", "--tag", "ro", "--stage", "7",
+                             "--stop_stage", "7"], cwd=recipe, env=env, text=True,
+                            capture_output=True, timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stderr.splitlines()
+    assert [line for line in lines if line.startswith("rm:")] == []
+    (error,) = [line for line in lines if "error:" in line]
+    assert error == error.strip() and lines == [error]
+    assert "exp/slap_ro/inference_valid.loss.best/ro_test" in error
+    assert "Read-only file system" in error and "read-only" in error.split("):")[-1]
 
 
 def test_stage_1_runs_local_data_sh_with_options(recipe, data_prep_run):

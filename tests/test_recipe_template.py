@@ -10,6 +10,7 @@ import argparse
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +42,8 @@ def run(args: Sequence, cwd: Path, env: Dict[str, str] = None, timeout: float = 
 
 
 def load_script(name: str):
+    if str(SCRIPTS) not in sys.path:  # scripts import each other, as when they are run
+        sys.path.insert(0, str(SCRIPTS))
     spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -351,7 +354,8 @@ def test_run_sh_refuses_options_it_cannot_pass_through():
 def test_run_sh_help_after_other_options_and_from_elsewhere(tmp_path):
     result = run(["./run.sh", "--stage", "2", "--help"], cwd=MINI_SOUNDS)
     assert result.returncode == 0
-    assert "--run_ablation" in result.stdout and "--audio_format FMT" in result.stderr
+    assert "--run_ablation" in result.stdout and "--audio_format FMT" in result.stdout
+    assert result.stdout.index("--run_ablation") < result.stdout.index("--audio_format FMT")
     elsewhere = run([MINI_SOUNDS / "run.sh"], cwd=tmp_path)
     assert elsewhere.returncode == 1
     assert f"cd {MINI_SOUNDS} && ./run.sh" in elsewhere.stderr
@@ -446,10 +450,7 @@ def parser_actions(parser: argparse.ArgumentParser):
 
 def script_parser(name: str, monkeypatch) -> argparse.ArgumentParser:
     """The parser a scripts/<name>.py main() builds (captured at parse_args)."""
-    module = load_script(name) if name != "make_model_card" else None
-    if module is None:
-        monkeypatch.syspath_prepend(str(SCRIPTS))
-        module = load_script(name)
+    module = load_script(name)
     captured = {}
 
     def capture(self, *args, **kwargs):
@@ -515,3 +516,183 @@ def test_caption_tokenizer_matches_espnet_without_g2p(tmp_path):
     for token_type, tokens in report["tokens"].items():
         bpemodel = str(tmp_path / "bpe.model") if token_type == "bpe" else None
         assert tokens == build_tokenizer(token_type=token_type, bpemodel=bpemodel).text2tokens("a dog barks")
+
+
+# ------------------------------------------------------------------------------------------
+# One home for what both templates do (issue 18 item 7)
+# ------------------------------------------------------------------------------------------
+SLAP_SH = TEMPLATE / "slap.sh"
+SLAPCLS_SH = REPO / "egs2" / "TEMPLATE" / "slapcls1" / "slapcls.sh"
+LIB_SH = SCRIPTS / "lib.sh"
+FUNCTION = re.compile(r"^(\w+)\(\) \{\n(.*?)^\}", re.M | re.S)
+SYNTAX_ONLY = {"}", "{", "fi", "done", "esac", ";;", "else", "then", "do"}
+
+
+def shell_functions(path: Path) -> Dict[str, str]:
+    """{name: body} of the functions a shell file defines."""
+    return dict(FUNCTION.findall(path.read_text()))
+
+
+def logic_runs(text: str, size: int = 3) -> set:
+    """Every run of ``size`` consecutive logic lines (no comments, blanks or bare keywords)."""
+    lines = [line.strip() for line in text.splitlines()]
+    lines = [line for line in lines if line and not line.startswith("#") and line not in SYNTAX_ONLY]
+    return {tuple(lines[i:i + size]) for i in range(len(lines) - size + 1)}
+
+
+def test_templates_write_their_shared_logic_once_in_lib_sh():
+    lib = shell_functions(LIB_SH)
+    for name in ("log", "fail", "help_requested", "show_failed_logs", "format_data_dir",
+                 "threads_per_job", "fresh_dir", "run_stages", "skip_reason"):
+        assert name in lib, name
+    bodies = {}
+    for template in (SLAP_SH, SLAPCLS_SH):
+        text = template.read_text()
+        assert '. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/scripts/lib.sh"' in text
+        own = shell_functions(template)
+        assert sorted(set(own) & set(lib)) == [], template  # nothing of lib.sh redefined
+        assert text.rstrip().endswith("run_stages"), template  # one driver
+        bodies[template] = logic_runs("\n".join(own.values()))
+    shared = bodies[SLAP_SH] & bodies[SLAPCLS_SH]
+    assert shared == set(), f"written in both templates: {sorted(shared)[:3]}"
+
+
+def test_template_shell_lines_fit_in_100_characters():
+    long = [f"{path.relative_to(REPO)}:{number}"
+            for path in sorted((REPO / "egs2" / "TEMPLATE").rglob("*"))
+            if path.suffix in (".sh", ".pl") and path.is_file() and not path.is_symlink()
+            for number, line in enumerate(path.read_text().splitlines(), 1) if len(line) > 100]
+    assert long == []
+
+
+def cls_recipe(tmp_path: Path, local_data: str, run_sh: Path = None) -> Path:
+    """A classification recipe dir linked to the template, with a stub local/data.sh."""
+    recipe = tmp_path / "cls1"
+    (recipe / "local").mkdir(parents=True)
+    for name in ("slapcls.sh", "cmd.sh", "utils", "scripts"):
+        (recipe / name).symlink_to(REPO / "egs2" / "TEMPLATE" / "slapcls1" / name)
+    (recipe / "path.sh").write_text(f'export PATH="$PWD/utils:{VENV_BIN}:$PATH"\nexport LC_ALL=C\n')
+    data_sh = recipe / "local" / "data.sh"
+    data_sh.write_text("#!/usr/bin/env bash\nset -eu\n" + local_data)
+    data_sh.chmod(0o755)
+    if run_sh is not None:
+        (recipe / "run.sh").write_bytes(run_sh.read_bytes())
+        (recipe / "run.sh").chmod(0o755)
+    return recipe
+
+
+def skipped_stages(output: str) -> Dict[str, str]:
+    """{stage title (experiment paths elided): the flag that skipped it} from a run's log."""
+    found = re.findall(r"\] Stage \d+: (.*): skipped \((--skip_\w+) true\)$", output, re.M)
+    return {re.sub(r"\(exp/[^)]*\)", "(exp/...)", title): flag for title, flag in found}
+
+
+def test_both_templates_have_the_same_stage_titles_and_skip_flags(tmp_path):
+    slap_recipe = tmp_path / "slap1"
+    assert run([TEMPLATE / "setup.sh", slap_recipe], cwd=tmp_path).returncode == 0
+    (slap_recipe / "path.sh").write_text(f'export PATH="$PWD/utils:{VENV_BIN}:$PATH"\n')
+    flags = ["--skip_data_prep", "true", "--skip_train", "true", "--skip_eval", "true",
+             "--skip_packing", "true", "--tag", "x", "--train_set", "a", "--valid_set", "b"]
+    slap = run(["./slap.sh", *flags], cwd=slap_recipe)
+    cls = run(["./slapcls.sh", *flags], cwd=cls_recipe(tmp_path, ""))
+    assert slap.returncode == 0 and cls.returncode == 0, slap.stderr + cls.stderr
+    slap_titles, cls_titles = skipped_stages(slap.stdout), skipped_stages(cls.stdout)
+    assert len(slap_titles) == 10 and len(cls_titles) == 7, (slap.stdout, cls.stdout)
+    # Every stage of slapcls.sh is the same stage of slap.sh: same title, same skip flag.
+    assert {title: slap_titles.get(title) for title in cls_titles} == cls_titles
+    assert set(cls_titles.values()) == {"--skip_data_prep", "--skip_train", "--skip_eval",
+                                        "--skip_packing"}
+    assert "Successfully finished" in cls.stdout
+
+
+# ------------------------------------------------------------------------------------------
+# One path.sh (issue 18 item 7); local/data.sh on its own (issue 19 item 8)
+# ------------------------------------------------------------------------------------------
+ONE_PATH_SH = (REPO / "egs2" / "TEMPLATE" / "slap1" / "path.sh").resolve()
+
+
+@pytest.mark.parametrize("recipe", sorted(p.parent for p in (REPO / "egs2").glob("*/*/path.sh")),
+                         ids=lambda p: str(p.relative_to(REPO / "egs2")))
+def test_every_path_sh_is_the_template_one(recipe):
+    """A link to egs2/TEMPLATE/slap1/path.sh, or a small file sourcing it plus its own lines."""
+    path_sh = recipe / "path.sh"
+    if path_sh.resolve() == ONE_PATH_SH:
+        return
+    text = path_sh.read_text()
+    assert "TEMPLATE/slap1/path.sh" in text and "MAIN_ROOT=" not in text, path_sh
+    code = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    assert len(code) <= 4, code
+
+
+@pytest.mark.skipif(not VENV_COMPLETE, reason="path.sh would install tools/venv first")
+def test_path_sh_finds_the_checkout_from_its_own_location(tmp_path):
+    """Sourced through a link from a folder outside the checkout, with no slap.sh beside it."""
+    (tmp_path / "path.sh").symlink_to(ONE_PATH_SH)
+    shown = run(["bash", "-c", '. ./path.sh; echo "$MAIN_ROOT $(command -v python)"'],
+                cwd=tmp_path, env={**os.environ, "PATH": "/usr/bin:/bin"})
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.split() == [str(REPO), str(REPO / "tools" / "venv" / "bin" / "python")]
+
+
+def copied_recipe(source: Path, dest: Path) -> Path:
+    """The recipe's own files in a throw-away dir; its links (path.sh too) point into this
+    checkout like the original's."""
+    recipe = dest / source.parent.name / source.name
+    recipe.mkdir(parents=True)
+    for entry in source.iterdir():
+        if entry.is_symlink() or entry.name == "path.sh":
+            (recipe / entry.name).symlink_to(entry.resolve())
+        elif entry.name in ("local", "conf"):
+            subprocess.run(["cp", "-r", str(entry), str(recipe / entry.name)], check=True)
+        elif entry.is_file():
+            (recipe / entry.name).write_bytes(entry.read_bytes())
+            (recipe / entry.name).chmod(entry.stat().st_mode)
+    return recipe
+
+
+@pytest.mark.skipif(not VENV_COMPLETE, reason="path.sh would install tools/venv first")
+@pytest.mark.parametrize("recipe, args, expected", [
+    ("clotho/slap1", [], "error: CLOTHO is not set"),
+    ("audiocaps/slap1", [], "error: AUDIOCAPS is not set"),
+    ("wavcaps/slap1", [], "error: WAVCAPS is not set"),
+    ("audioset/cls1", [], "error: AUDIOSET is not set"),
+    ("esc50/cls1", [], "error: ESC50 is not set"),
+    ("speechcommands/cls1", [], "error: SPEECHCOMMANDS is not set"),
+    ("benchmarks/slap1", ["--corpora", "esc50"], "skip esc50: error: ESC50="),
+])
+def test_local_data_sh_runs_on_its_own(tmp_path, recipe, args, expected):
+    """As an ESPnet user runs it before run.sh: no venv on PATH; data.sh sources path.sh, so
+    the corpus module runs and says what is missing."""
+    copy = copied_recipe(REPO / "egs2" / recipe, tmp_path)
+    variables = ("CLOTHO", "AUDIOCAPS", "WAVCAPS", "AUDIOSET", "ESC50", "SPEECHCOMMANDS")
+    env = {k: v for k, v in os.environ.items() if k not in variables + ("VIRTUAL_ENV",)}
+    env["PATH"] = "/usr/bin:/bin"
+    if recipe.startswith("benchmarks"):
+        env["ESC50"] = str(tmp_path / "nowhere")
+    result = run(["local/data.sh", *args], cwd=copy, env=env, timeout=300)
+    output = result.stdout + result.stderr
+    assert "ModuleNotFoundError" not in output and "command not found" not in output, output
+    assert expected in output, output
+
+
+# ------------------------------------------------------------------------------------------
+# --local_data_opts adds to a recipe's own options (issue 19 item 7)
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("recipe, args, sets, expected", [
+    ("audioset", ["--full", "true"], "full_train eval", "--full true --audio_dir D"),
+    ("audioset", [], "balanced_train eval", "--full false --audio_dir D"),
+    ("speechcommands", ["--protocol", "12"], "sc12_train sc12_valid sc12_test",
+     "--protocol 12 --audio_dir D"),
+])
+def test_local_data_opts_are_added_to_the_recipes_own(tmp_path, recipe, args, sets, expected):
+    stub = ('echo "data.sh options: [$*]"\n'
+            f'for s in {sets}; do mkdir -p data/$s; echo "u1 x.wav" > data/$s/wav.scp; '
+            'echo "u1 dog" > data/$s/text; done\n')
+    copy = cls_recipe(tmp_path, stub, run_sh=REPO / "egs2" / recipe / "cls1" / "run.sh")
+    both = run(["./run.sh", *args, "--local_data_opts", "--audio_dir D", "--stop_stage", "1"],
+               cwd=copy)
+    assert both.returncode == 0, both.stdout + both.stderr
+    assert f"data.sh options: [{expected}]" in both.stdout
+    dashed = run(["./run.sh", "--local-data-opts", "--audio_dir D", *args, "--stop_stage", "1"],
+                 cwd=copy)
+    assert f"data.sh options: [{expected}]" in dashed.stdout, dashed.stdout + dashed.stderr

@@ -1,15 +1,18 @@
 # shellcheck shell=bash
-# Environment of the recipe; sourced by slap.sh and run.sh from the recipe directory.
+# Environment of every recipe (egs2/<corpus>/{slap1,cls1}), sourced from the recipe directory
+# by slap.sh, slapcls.sh, run.sh and local/data.sh. Recipes link to this file; one with
+# settings of its own sources it from a small path.sh (egs2/mini_sounds/slap1/path.sh).
 #
-# MAIN_ROOT is the espnet2_slap checkout this recipe's slap.sh link points into. On a fresh
-# checkout the first run installs the Python environment (tools/install.sh, a few minutes,
-# needs root or sudo for the Debian packages); later runs only activate it.
+# MAIN_ROOT is the espnet2_slap checkout holding this file, found from its own location
+# (whichever link or path.sh sourced it). On a fresh checkout the first run installs the
+# Python environment (tools/install.sh, a few minutes, needs root or sudo for the Debian
+# packages); later runs only activate it.
 #
 # Model hubs: nothing here changes HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE, so a networked
 # machine downloads pretrained text encoders (e.g. ModernBERT) as usual; export
 # HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 yourself to forbid any download.
 
-MAIN_ROOT=$(cd "$(dirname "$(readlink -f "${PWD}/slap.sh")")/../../.." && pwd)
+MAIN_ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../.." && pwd)
 export MAIN_ROOT
 
 slap_venv=${MAIN_ROOT}/tools/venv

@@ -4,15 +4,20 @@
 #   egs2/TEMPLATE/slap1/setup.sh egs2/mycorpus/slap1
 #
 # The new directory gets links to this template's slap.sh, utils/ and scripts/ (relative
-# when it is inside this checkout, so the checkout can move), copies of path.sh, cmd.sh and
-# db.sh, a run.sh calling slap.sh, an example local/data.sh for a CSV caption corpus and the
-# tiny and paper-size training configs in conf/. Then: set your corpus in db.sh, adapt
+# when it is inside this checkout, so the checkout can move), a path.sh that sources this
+# template's (add the recipe's own settings there), copies of cmd.sh and db.sh, a run.sh
+# calling slap.sh, an example local/data.sh for a CSV caption corpus and the tiny and
+# paper-size training configs in conf/. Then: set your corpus in db.sh, adapt
 # local/data.sh (see README.md, "Your own corpus") and run ./run.sh from the new directory.
 set -euo pipefail
 help_message="Usage: $0 <new recipe dir>, e.g. $0 egs2/mycorpus/slap1"
-if [ $# -ne 1 ] || [ "$1" = --help ] || [ "$1" = -h ]; then
+for arg in "$@"; do
+    case "${arg}" in
+        -h | --help) echo "${help_message}"; exit 0 ;;
+    esac
+done
+if [ $# -ne 1 ]; then
     echo "${help_message}" >&2
-    [ $# -eq 1 ] && exit 0
     exit 1
 fi
 target=${1%/}
@@ -33,7 +38,22 @@ esac
 for name in slap.sh utils scripts; do
     ln -s "${link_base}/${name}" "${target}/${name}"
 done
-cp "${template}/path.sh" "${template}/cmd.sh" "${template}/db.sh" "${target}/"
+# path.sh: the template's, found relative to the recipe's own location (or by its absolute
+# path when the recipe is outside this checkout).
+# shellcheck disable=SC2016  # expanded when path.sh is sourced
+recipe_dir='$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")'
+case "${link_base}" in
+    /*) template_path_sh="\"${link_base}/path.sh\"" ;;
+    *) template_path_sh="\"${recipe_dir}/${link_base}/path.sh\"" ;;
+esac
+cat >"${target}/path.sh" <<PATH_SH
+# shellcheck shell=bash
+# The recipe's environment: the template's path.sh (venv, MAIN_ROOT, PATH, LC_ALL), then this
+# recipe's own settings, if any, below.
+# shellcheck source=/dev/null
+. ${template_path_sh}
+PATH_SH
+cp "${template}/cmd.sh" "${template}/db.sh" "${target}/"
 cp "${template}/recipe/run.sh" "${target}/run.sh"
 cp "${template}/recipe/local/"* "${target}/local/"
 cp "${main_root}/conf/slap_tiny.yaml" "${target}/conf/train_slap_tiny.yaml"

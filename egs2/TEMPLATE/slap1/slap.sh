@@ -7,24 +7,9 @@
 # path.sh and cmd.sh, and links utils/, scripts/ and slap.sh to egs2/TEMPLATE/slap1/.
 # See egs2/TEMPLATE/slap1/README.md for the stages and what each one writes.
 set -euo pipefail
-
-log() {
-    echo "$(date '+%Y-%m-%dT%H:%M:%S') [slap.sh] $*"
-}
-
-fail() {
-    echo "$(date '+%Y-%m-%dT%H:%M:%S') [slap.sh] error: $*" >&2
-    exit 1
-}
-
-min() {
-    local smallest=$1 value
-    shift
-    for value in "$@"; do
-        [ "${value}" -lt "${smallest}" ] && smallest=${value}
-    done
-    echo "${smallest}"
-}
+# log, fail, format_data_dir, the stage driver, ...: shared with slapcls.sh
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/scripts/lib.sh"
 
 SECONDS=0
 
@@ -37,7 +22,7 @@ skip_eval=false        # skip stages 7-8
 skip_packing=false     # skip stage 9
 skip_upload=true       # skip stage 10
 ngpu=0                 # GPUs for training (0: CPU)
-num_nodes=1            # machines for training (>1: cmd.sh must submit with slurm.pl or queue.pl)
+num_nodes=1            # machines for training (>1: cmd.sh submits with slurm.pl or queue.pl)
 nj=4                   # parallel jobs for data preparation and statistics
 inference_nj=4         # parallel jobs for inference
 gpu_inference=false    # run inference on a GPU
@@ -63,7 +48,7 @@ train_args=            # extra options of slap_train (override the config)
 tag=                   # experiment name (default: from the config file name and train_args)
 stats_tag=             # statistics directory name (default: raw_<bpemode><nbpe>)
 feats_normalize=global_mvn  # global_mvn: pass the collected statistics to the model
-num_splits=1           # >1: train on this many shards, one in memory at a time (--multiple_iterator)
+num_splits=1           # >1: train on this many shards, one in memory at a time
 pretrained_model=      # fine-tune from a SLAP model (exp dir, .zip, zoo tag), or init from a .pth
 ignore_init_mismatch=false  # skip parameters of --pretrained_model whose shapes differ
 
@@ -88,18 +73,21 @@ model_card_opts=       # extra options of scripts/make_model_card.py, e.g. "--li
 declare -A skip_stages=([data_prep]=1-4 [train]=5-6 [eval]=7-8 [packing]=9 [upload]=10)
 
 help_message=$(cat <<EOF
-Usage: $0 --train_set <name> --valid_set <name> --test_sets "<names>" --train_config <yaml> [options]
+Usage: $0 --train_set <name> --valid_set <name> --test_sets "<names>"
+           --train_config <yaml> [options]
 
 Stages:
    1  data preparation          local/data.sh -> data/<set>/
-   2  format audio              ${fs} mono ${audio_format} -> ${dumpdir}/raw/org/<train/valid>/, ${dumpdir}/raw/<test sets>/
+   2  format audio              ${fs} mono ${audio_format} -> ${dumpdir}/raw/org/<train/valid>/,
+                                ${dumpdir}/raw/<test sets>/
    3  filter and validate       duration filter -> ${dumpdir}/raw/<train/valid>/
    4  token list                sentencepiece -> data/token_list/bpe_<bpemode><nbpe>/
    5  collect statistics        ${expdir}/slap_stats_<stats_tag>/
    6  training                  ${expdir}/slap_<tag>/
    7  inference                 ${expdir}/slap_<tag>/inference_<inference_tag>/<set>/
    8  scoring                   .../<set>/score/results.{json,md}, ${expdir}/slap_<tag>/RESULTS.md
-   9  packing                   ${expdir}/slap_<tag>/slap_<tag>_<model>.zip with README.md (model card)
+   9  packing                   ${expdir}/slap_<tag>/slap_<tag>_<model>.zip with README.md
+                                (the model card)
   10  upload                    Hugging Face Hub (only with --skip_upload false)
 
 Options (--foo_bar and --foo-bar are the same; defaults in brackets):
@@ -128,7 +116,8 @@ Options (--foo_bar and --foo-bar are the same; defaults in brackets):
     --min_wav_duration SEC  drop shorter training/validation utterances [${min_wav_duration}]
     --max_wav_duration SEC  longer training/validation clips are kept, not dropped: training
                             loads a random window of this length (set the config's
-                            crop_seconds to the same value); stage 3 counts them [${max_wav_duration}]
+                            crop_seconds to the same value); stage 3 counts them
+                            [${max_wav_duration}]
   Caption tokens
     --nbpe N                sentencepiece vocabulary size [${nbpe}]
     --bpemode TYPE          unigram, bpe, char or word [${bpemode}]
@@ -136,7 +125,8 @@ Options (--foo_bar and --foo-bar are the same; defaults in brackets):
     --train_config YAML     training configuration [${train_config}]
     --train_args STR        extra slap_train options, e.g. "--max_epoch 2" [${train_args}]
     --tag NAME              experiment name, ${expdir}/slap_NAME [config name + train_args]
-    --stats_tag NAME        statistics directory, ${expdir}/slap_stats_NAME [raw_<bpemode><nbpe>]
+    --stats_tag NAME        statistics directory, ${expdir}/slap_stats_NAME
+                            [raw_<bpemode><nbpe>]
     --feats_normalize NAME  global_mvn uses the collected statistics; anything else leaves the
                             config's normalization alone [${feats_normalize}]
     --num_splits N          split the training data into N shards that training loads one at
@@ -146,7 +136,8 @@ Options (--foo_bar and --foo-bar are the same; defaults in brackets):
                             model-zoo tag; its weights, caption token list, BPE model and
                             statistics are reused (stage 4 exports them to ${expdir}/pretrained).
                             A .pth file (slap_train's --init_param syntax,
-                            path[:src_key:dst_key:exclude_keys]) gives weights only [${pretrained_model}]
+                            path[:src_key:dst_key:exclude_keys]) gives weights only
+                            [${pretrained_model}]
     --ignore_init_mismatch BOOL  skip --pretrained_model parameters whose shapes differ
                             [${ignore_init_mismatch}]
   Inference and scoring
@@ -161,7 +152,8 @@ Options (--foo_bar and --foo-bar are the same; defaults in brackets):
     --train_set NAME        training set [${train_set}]
     --valid_set NAME        validation set [${valid_set}]
     --test_sets "NAMES"     retrieval and captioning test sets [${test_sets}]
-    --zeroshot_sets "NAMES" zero-shot classification sets (need utt2label, labels) [${zeroshot_sets}]
+    --zeroshot_sets "NAMES" zero-shot classification sets (need utt2label, labels)
+                            [${zeroshot_sets}]
   Upload
     --hf_repo USER/NAME     Hugging Face repository for stage 10 [${hf_repo}]
     --model_card_opts STR   options of scripts/make_model_card.py, e.g. "--license mit
@@ -169,10 +161,12 @@ Options (--foo_bar and --foo-bar are the same; defaults in brackets):
 EOF
 )
 
+help_requested "$@" && { echo "${help_message}"; exit 0; }
 log "$0 $*"
 [ -f utils/parse_options.sh ] && [ -f path.sh ] \
     || fail "run slap.sh from its recipe directory (egs2/<corpus>/slap1, with path.sh and a" \
         "utils/ link): cd $(dirname "$0") first"
+# shellcheck source=utils/parse_options.sh
 . utils/parse_options.sh
 [ $# -eq 0 ] || fail "unexpected arguments: $* (see $0 --help)"
 
@@ -184,21 +178,13 @@ log "$0 $*"
 # ---------------------------------------------------------------------------------------------
 # Settings derived from the options
 # ---------------------------------------------------------------------------------------------
-case "${fs}" in
-    *k) fs_hz=$(awk -v rate="${fs%k}" 'BEGIN { printf "%d", rate * 1000 }') ;;
-    *) fs_hz=${fs} ;;
-esac
-[[ "${fs_hz}" =~ ^[1-9][0-9]*$ ]] || fail "--fs must be like 16k or 16000, got '${fs}'"
+fs_hz=$(rate_in_hz "${fs}") || exit 1
 case "${audio_format}" in
     flac | wav) ;;
     *) fail "--audio_format must be flac or wav, got '${audio_format}'" ;;
 esac
-[[ "${num_nodes}" =~ ^[1-9][0-9]*$ ]] || fail "--num_nodes must be a positive number, got '${num_nodes}'"
-
-# An option string as a directory-name suffix: "--max_epoch 2" -> "_max_epoch2".
-args_suffix() {
-    echo "$1" | sed -e 's/--/_/g' -e 's/[ |=/]//g'
-}
+[[ "${num_nodes}" =~ ^[1-9][0-9]*$ ]] \
+    || fail "--num_nodes must be a positive number, got '${num_nodes}'"
 
 token_dir=data/token_list/bpe_${bpemode}${nbpe}
 bpemodel=${token_dir}/bpe.model
@@ -231,31 +217,7 @@ inference_dir=${slap_exp}/inference_${inference_tag}
 eval_sets="${test_sets} ${zeroshot_sets}"
 all_sets="${train_set} ${valid_set} ${eval_sets}"
 
-if ${gpu_inference}; then
-    inference_cmd=${cuda_cmd}
-    inference_ngpu=1
-else
-    inference_cmd=${decode_cmd}
-    inference_ngpu=0
-fi
-
-# Threads per job for parallel stages, unless the user chose OMP_NUM_THREADS.
-threads_per_job() {
-    local cores
-    cores=$(nproc)
-    echo "${OMP_NUM_THREADS:-$(( cores / $1 > 0 ? cores / $1 : 1 ))}"
-}
-
-# Print the end of every log that run.pl marked as failed.
-show_failed_logs() {
-    local file
-    for file in "$@"; do
-        if [ -f "${file}" ] && grep -q '^# Ended (code [1-9]' "${file}"; then
-            echo "----- last lines of ${file}:" >&2
-            tail -n 25 "${file}" >&2
-        fi
-    done
-}
+inference_runner  # inference_cmd, inference_ngpu
 
 require_sets() {
     [ -n "${train_set}" ] || fail "--train_set is required"
@@ -269,10 +231,6 @@ require_train_config() {
 
 require_exp() {
     [ -n "${tag}" ] || fail "give --train_config or --tag to name the experiment"
-}
-
-require_file() {
-    [ -f "$1" ] || fail "$1 is missing: $2"
 }
 
 # model_files: set model_config and model_file, the model stages 7-8 evaluate: the trained
@@ -303,7 +261,8 @@ slap_train_common_opts() {
     require_file "${valid_dir}/wav.scp" "run stages 2-3 first"
     # The frontend must run at the rate of the dumped audio: refuse a config that says otherwise.
     fs_opts=$(${python} scripts/check_frontend_fs.py --config "${train_config}" --fs "${fs_hz}" \
-        --wav_scp "${train_dir}/wav.scp") || fail "the frontend's sample rate does not match (see above)"
+        --wav_scp "${train_dir}/wav.scp") \
+        || fail "the frontend's sample rate does not match (see above)"
     # shellcheck disable=SC2206  # fs_opts is empty or "--frontend_conf fs=N"
     common_opts=(
         --config "${train_config}"
@@ -327,50 +286,7 @@ slap_train_common_opts() {
 # ---------------------------------------------------------------------------------------------
 stage_1() {
     require_sets
-    local dset
-    [ -x local/data.sh ] || fail "local/data.sh is missing or not executable"
-    # shellcheck disable=SC2086  # word splitting of the option string is intended
-    local/data.sh ${local_data_opts}
-    for dset in ${all_sets}; do
-        [ -f "data/${dset}/wav.scp" ] || fail "local/data.sh did not write data/${dset}/wav.scp"
-    done
-}
-
-# format_data_dir SRC DST: SRC's audio as ${fs} mono WAV under DST, with SRC's other files.
-# wav.scp is written last, so a DST without it is incomplete.
-format_data_dir() {
-    local src=$1 dst=$2
-    local logdir=${dst}/logdir
-    require_file "${src}/wav.scp" "run stage 1 first"
-    rm -rf "${dst}"
-    mkdir -p "${logdir}"
-    local n_utts jobs n
-    n_utts=$(wc -l <"${src}/wav.scp")
-    jobs=$(min "${nj}" "${n_utts}")
-    # shellcheck disable=SC2046
-    ${python} scripts/split_scp.py "${src}/wav.scp" $(seq -f "${logdir}/keys.%g.scp" "${jobs}")
-    OMP_NUM_THREADS=$(threads_per_job "${jobs}") \
-    ${train_cmd} JOB=1:"${jobs}" "${logdir}/format_wav_scp.JOB.log" \
-        ${python} scripts/format_wav_scp.py \
-            --fs "${fs_hz}" \
-            --audio_format "${audio_format}" \
-            --audio_dir "${dst}/data/format.JOB" \
-            --out_wav_scp "${logdir}/wav.JOB.scp" \
-            --out_num_samples "${logdir}/utt2num_samples.JOB" \
-            "${logdir}/keys.JOB.scp" \
-        || { show_failed_logs "${logdir}"/format_wav_scp.*.log; fail "formatting ${src} failed"; }
-    local file
-    for file in "${src}"/*; do
-        case "$(basename "${file}")" in
-            wav.scp | utt2num_samples) ;;
-            *) [ -f "${file}" ] && cp "${file}" "${dst}/" ;;
-        esac
-    done
-    for n in $(seq "${jobs}"); do cat "${logdir}/utt2num_samples.${n}"; done \
-        | sort >"${dst}/utt2num_samples"
-    for n in $(seq "${jobs}"); do cat "${logdir}/wav.${n}.scp"; done | sort >"${dst}/wav.scp.tmp"
-    mv "${dst}/wav.scp.tmp" "${dst}/wav.scp"
-    log "${src} -> ${dst}: ${n_utts} utterances, ${audio_format} at ${fs_hz} Hz (${jobs} jobs)"
+    run_local_data wav.scp
 }
 
 stage_2() {
@@ -442,38 +358,17 @@ stage_5() {
     require_file "${token_list}" "run stage 4 first"
     local common_opts
     slap_train_common_opts
-    local train_dir=${dumpdir}/raw/${train_set} valid_dir=${dumpdir}/raw/${valid_set}
-    local logdir=${stats_dir}/logdir
-    local jobs n
-    jobs=$(min "${nj}" "$(wc -l <"${train_dir}/wav.scp")" "$(wc -l <"${valid_dir}/wav.scp")")
-    rm -rf "${logdir}"
-    mkdir -p "${logdir}"
-    # Each job reads the utterances of its key files (subsets of wav.scp).
-    # shellcheck disable=SC2046
-    ${python} scripts/split_scp.py "${train_dir}/wav.scp" $(seq -f "${logdir}/train.%g.scp" "${jobs}")
-    # shellcheck disable=SC2046
-    ${python} scripts/split_scp.py "${valid_dir}/wav.scp" $(seq -f "${logdir}/valid.%g.scp" "${jobs}")
     # The statistics are of the raw features, so no normalization is built here; ESPnet's
     # sequence iterator reads the key files (the packing sampler needs shape files).
     # shellcheck disable=SC2086
-    OMP_NUM_THREADS=$(threads_per_job "${jobs}") \
-    ${train_cmd} JOB=1:"${jobs}" "${logdir}/stats.JOB.log" \
+    run_stats_jobs "${dumpdir}/raw/${train_set}" "${dumpdir}/raw/${valid_set}" "${stats_dir}" \
         ${python} -m espnet2_slap.bin.slap_train \
             --collect_stats true \
             "${common_opts[@]}" \
-            --train_shape_file "${logdir}/train.JOB.scp" \
-            --valid_shape_file "${logdir}/valid.JOB.scp" \
-            --output_dir "${logdir}/stats.JOB" \
             --normalize none \
             --iterator_type sequence \
             --batch_type unsorted \
-            ${train_args} \
-        || { show_failed_logs "${logdir}"/stats.*.log; fail "collecting statistics failed"; }
-    local inputs=()
-    for n in $(seq "${jobs}"); do inputs+=(--input_dir "${logdir}/stats.${n}"); done
-    ${python} -m espnet2.bin.aggregate_stats_dirs "${inputs[@]}" --output_dir "${stats_dir}"
-    require_file "${stats_dir}/train/speech_shape" "aggregate_stats_dirs wrote no shapes"
-    log "Statistics: ${stats_dir} (${jobs} jobs)"
+            ${train_args}
 }
 
 # --num_splits N > 1: the training data and shapes split into N shards by ESPnet's split_scps
@@ -484,8 +379,8 @@ use_split_train_data() {
     local scps=("${train_dir}/wav.scp" "${train_dir}/text") opts=() i
     [ -f "${train_dir}/utt2captions" ] && scps+=("${train_dir}/utt2captions")
     if [ ! -f "${split_dir}/.done" ]; then
-        ${python} -m espnet2.bin.split_scps --num_splits "${num_splits}" --output_dir "${split_dir}" \
-            --scps "${scps[@]}" "${stats_dir}/train/speech_shape" \
+        ${python} -m espnet2.bin.split_scps --num_splits "${num_splits}" \
+            --output_dir "${split_dir}" --scps "${scps[@]}" "${stats_dir}/train/speech_shape" \
             || fail "splitting the training data into ${num_splits} shards failed"
         touch "${split_dir}/.done"
     fi
@@ -511,18 +406,24 @@ stage_6() {
     [ "${num_splits}" -gt 1 ] && use_split_train_data
     if [ "${feats_normalize}" = global_mvn ]; then
         if [ -n "${finetune_dir}" ]; then  # the pretrained model's statistics
-            require_file "${finetune_dir}/feats_stats.npz" "the pretrained model has no GlobalMVN statistics"
-            opts+=(--normalize global_mvn --normalize_conf "stats_file=${finetune_dir}/feats_stats.npz")
+            require_file "${finetune_dir}/feats_stats.npz" \
+                "the pretrained model has no GlobalMVN statistics"
+            opts+=(--normalize global_mvn
+                   --normalize_conf "stats_file=${finetune_dir}/feats_stats.npz")
         else
-            opts+=(--normalize global_mvn --normalize_conf "stats_file=${stats_dir}/train/feats_stats.npz")
+            opts+=(--normalize global_mvn
+                   --normalize_conf "stats_file=${stats_dir}/train/feats_stats.npz")
         fi
     fi
     if [ -n "${finetune_dir}" ]; then
         require_file "${finetune_dir}/model.pth" "run stage 4 first (it exports --pretrained_model)"
-        opts+=(--init_param "${finetune_dir}/model.pth" --ignore_init_mismatch "${ignore_init_mismatch}")
+        opts+=(--init_param "${finetune_dir}/model.pth")
     elif [ -n "${pretrained_model}" ]; then
         require_file "${pretrained_model%%:*}" "--pretrained_model names no model file"
-        opts+=(--init_param "${pretrained_model}" --ignore_init_mismatch "${ignore_init_mismatch}")
+        opts+=(--init_param "${pretrained_model}")
+    fi
+    if [ -n "${pretrained_model}" ]; then
+        opts+=(--ignore_init_mismatch "${ignore_init_mismatch}")
     fi
     mkdir -p "${slap_exp}"
     log "Training log: ${slap_exp}/train.log"
@@ -556,38 +457,27 @@ stage_7() {
     fi
     local model_config model_file
     model_files
-    local config_opts=() dset data dir logdir jobs name n
+    local config_opts=() dset data dir jobs name
     [ -n "${inference_config}" ] && config_opts=(--config "${inference_config}")
     for dset in ${eval_sets}; do
         data=${dumpdir}/raw/${dset}
         dir=${inference_dir}/${dset}
-        logdir=${dir}/logdir
         require_file "${data}/wav.scp" "run stages 2-3 first"
         if [ -d "${dir}" ]; then
             log "removing the previous inference output ${dir} (and its scores)"
-            rm -rf "${dir}"
         fi
-        mkdir -p "${logdir}"
-        jobs=$(min "${inference_nj}" "$(wc -l <"${data}/wav.scp")")
-        # shellcheck disable=SC2046
-        ${python} scripts/split_scp.py "${data}/wav.scp" $(seq -f "${logdir}/keys.%g.scp" "${jobs}")
         # shellcheck disable=SC2086
-        OMP_NUM_THREADS=$(threads_per_job "${jobs}") \
-        ${inference_cmd} --gpu "${inference_ngpu}" JOB=1:"${jobs}" "${logdir}/slap_inference.JOB.log" \
+        run_inference_jobs "${data}" "${dir}" slap_inference \
             ${python} -m espnet2_slap.bin.slap_inference \
                 --slap_train_config "${model_config}" \
                 --slap_model_file "${model_file}" \
                 --data_path_and_name_and_type "${data}/wav.scp,speech,sound" \
-                --key_file "${logdir}/keys.JOB.scp" \
-                --output_dir "${logdir}/output.JOB" \
                 --ngpu "${inference_ngpu}" \
                 "${config_opts[@]}" \
-                ${inference_args} \
-            || { show_failed_logs "${logdir}"/slap_inference.*.log; fail "inference on ${dset} failed"; }
+                ${inference_args}
         for name in audio_embeds.scp text_embeds.scp captions; do
-            [ -f "${logdir}/output.1/${name}" ] || continue
-            for n in $(seq "${jobs}"); do cat "${logdir}/output.${n}/${name}"; done \
-                | sort >"${dir}/${name}"
+            [ -f "${dir}/logdir/output.1/${name}" ] || continue
+            cat_jobs "${jobs}" "${dir}/logdir/output.JOB/${name}" | sort >"${dir}/${name}"
         done
         require_file "${dir}/audio_embeds.scp" "slap_inference wrote no audio embeddings"
         log "${dset}: $(wc -l <"${dir}/audio_embeds.scp") audio embeddings$( \
@@ -693,8 +583,7 @@ stage_10() {
         || fail "the 'hf' command (pip install huggingface_hub) is not on PATH: nothing uploaded"
     require_file "${packed_model}" "run stage 9 first"
     local upload_dir=${slap_exp}/hf_upload
-    rm -rf "${upload_dir}"
-    mkdir -p "${upload_dir}"
+    fresh_dir "${upload_dir}"
     ${python} -m zipfile -e "${packed_model}" "${upload_dir}"
     # The Hub shows the README.md at the repository root; its links point into the archive,
     # which holds the experiment's files under their paths relative to this directory.
@@ -707,7 +596,7 @@ stage_10() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Driver: run stages ${stage}..${stop_stage}, timing each one
+# Driver: run stages ${stage}..${stop_stage}, timing each one (run_stages in scripts/lib.sh)
 # ---------------------------------------------------------------------------------------------
 stage_titles=(
     [1]="Data preparation (local/data.sh)"
@@ -722,40 +611,11 @@ stage_titles=(
     [10]="Upload to the Hugging Face Hub"
 )
 
-# in_range N RANGE: whether stage N is in RANGE ("5-6" or "9").
-in_range() {
-    [ "$1" -ge "${2%-*}" ] && [ "$1" -le "${2#*-}" ]
-}
-
-# skip_reason N: the option that skips stage N, if any.
-skip_reason() {
-    local flag option
-    for flag in "${!skip_stages[@]}"; do
-        option=skip_${flag}
-        if ${!option} && in_range "$1" "${skip_stages[${flag}]}"; then
-            echo "--${option} true"
-            return 0
-        fi
-    done
+# more_skip_reasons N (read by skip_reason): --download_model skips training and packing.
+more_skip_reasons() {
     if [ -n "${download_model}" ] && { in_range "$1" 5-6 || in_range "$1" 9-10; }; then
         echo "--download_model ${download_model} is evaluated, not trained or packed"
     fi
-    true
 }
 
-[[ "${stage}" =~ ^[0-9]+$ ]] || fail "--stage must be a number, got '${stage}'"
-[[ "${stop_stage}" =~ ^[0-9]+$ ]] || fail "--stop_stage must be a number, got '${stop_stage}'"
-last_stage=$(min "${stop_stage}" "$(( ${#stage_titles[@]} ))")
-for stage_number in $(seq "$(( stage > 1 ? stage : 1 ))" "${last_stage}"); do
-    title="Stage ${stage_number}: ${stage_titles[stage_number]}"
-    reason=$(skip_reason "${stage_number}")
-    if [ -n "${reason}" ]; then
-        log "${title}: skipped (${reason})"
-        continue
-    fi
-    stage_start=${SECONDS}
-    log "${title}"
-    "stage_${stage_number}"
-    log "${title}: done (took $(( SECONDS - stage_start ))s)"
-done
-log "Successfully finished (took ${SECONDS}s)"
+run_stages

@@ -45,10 +45,14 @@ help_message="Usage: $0 --model <exp dir | packed .zip | model-zoo tag> [options
   --expdir DIR               results [${expdir}]
 Corpus locations: db.sh - ESC50, US8K, GTZAN, CREMAD, RAVDESS, LIBRISPEECH, CLOTHO, AUDIOCAPS."
 
+for arg in "$@"; do
+    case "${arg}" in
+        -h | --help) echo "${help_message}"; exit 0 ;;
+    esac
+done
 command_line="$0 $*"
 while [ $# -gt 0 ]; do
     case "$1" in
-        -h|--help) echo "${help_message}"; exit 0 ;;
         --model|--inference_model|--stage|--stop_stage|--corpora|--prompts|--prompt_ensemble|--caption|--beam_size|--batch_tokens|--ngpu|--datadir|--expdir)
             [ $# -ge 2 ] || { echo "run.sh: error: option $1 needs a value" >&2; exit 1; }
             printf -v "${1#--}" '%s' "$2"; shift 2 ;;

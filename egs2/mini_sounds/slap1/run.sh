@@ -1,22 +1,11 @@
 #!/usr/bin/env bash
-# mini_sounds demo: SLAP (contrastive + self-distillation + captioning) on a small corpus of
-# real recordings from Debian packages, the contrastive-only ablation with the same data,
-# statistics and seed, and a side-by-side comparison in exp/RESULTS.md.
-#
-#   ./run.sh                                   # everything, on CPU
-#   ./run.sh --stage 1 --stop_stage 4          # data preparation only
-#   ./run.sh --run_ablation false              # SLAP only
-#   ./run.sh --ngpu 1 --gpu_inference true     # any other slap.sh option is passed on
+# mini_sounds demo: SLAP and its contrastive-only ablation on a small corpus of real
+# recordings, compared side by side in exp/RESULTS.md (./run.sh --help).
 set -euo pipefail
 
 log() {
     echo "$(date '+%Y-%m-%dT%H:%M:%S') [run.sh] $*"
 }
-
-if [ ! -f ./slap.sh ] || [ ! -f ./path.sh ]; then
-    echo "run.sh: error: run me from the recipe directory: cd $(dirname "$0") && ./run.sh" >&2
-    exit 1
-fi
 
 SECONDS=0
 stage=1               # first slap.sh stage
@@ -36,18 +25,31 @@ common_opts=(
     --ngpu 0
 )
 
+help_message="Usage: $0 [options]
+
+mini_sounds demo: SLAP (contrastive + self-distillation + captioning) on a small corpus of
+real recordings from Debian packages, the contrastive-only ablation with the same data,
+statistics and seed, and a side-by-side comparison in exp/RESULTS.md.
+
+  $0                                   # everything, on CPU
+  $0 --stage 1 --stop_stage 4          # data preparation only
+  $0 --run_ablation false              # SLAP only
+  $0 --ngpu 1 --gpu_inference true     # any other slap.sh option is passed on
+
+Options of run.sh: --stage N [${stage}], --stop_stage N [${stop_stage}],
+  --run_ablation true|false [${run_ablation}]; every other option goes to slap.sh
+  except --train_config, --tag and --download_model (run.sh trains two configs
+  of its own; run slap.sh directly for those). The options of slap.sh:
+"
 for arg in "$@"; do
-    if [ "${arg}" = --help ] || [ "${arg}" = -h ]; then
-        sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
-        echo
-        echo "Options of run.sh: --stage N [${stage}], --stop_stage N [${stop_stage}],"
-        echo "  --run_ablation true|false [${run_ablation}]; every other option goes to slap.sh"
-        echo "  except --train_config, --tag and --download_model (run.sh trains two configs"
-        echo "  of its own; run slap.sh directly for those). slap.sh's options:"
-        ./slap.sh --help
-        exit 0
-    fi
+    case "${arg}" in
+        -h | --help) echo "${help_message}"; "$(dirname "$0")/slap.sh" --help; exit 0 ;;
+    esac
 done
+if [ ! -f ./slap.sh ] || [ ! -f ./path.sh ]; then
+    echo "run.sh: error: run me from the recipe directory: cd $(dirname "$0") && ./run.sh" >&2
+    exit 1
+fi
 
 # Options come in "--name value" pairs: ours are kept here, the rest go to slap.sh. The
 # comparison needs --expdir, --dumpdir, --train_args and --skip_eval, which slap.sh also gets.

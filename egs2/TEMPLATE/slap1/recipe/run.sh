@@ -6,16 +6,28 @@
 #
 # Edit the sets and the config below; local/data.sh writes data/<set>/ (stage 1).
 set -euo pipefail
-if [ ! -f ./slap.sh ] || [ ! -f ./path.sh ]; then
-    echo "run.sh: error: run me from the recipe directory: cd $(dirname "$0") && ./run.sh" >&2
-    exit 1
-fi
 
 train_set=train
 valid_set=valid
 test_sets="test"
 zeroshot_sets=""     # zero-shot classification sets need utt2label and labels files
 train_config=conf/train_slap_tiny.yaml
+
+help_message="Usage: $0 [options]
+
+SLAP on MYCORPUS: run.sh gives slap.sh --train_set ${train_set} --valid_set ${valid_set}
+--test_sets \"${test_sets}\" --zeroshot_sets \"${zeroshot_sets}\" --train_config ${train_config};
+every option goes on to slap.sh, later ones win. The options of slap.sh:
+"
+for arg in "$@"; do
+    case "${arg}" in
+        -h | --help) echo "${help_message}"; "$(dirname "$0")/slap.sh" --help; exit 0 ;;
+    esac
+done
+if [ ! -f ./slap.sh ] || [ ! -f ./path.sh ]; then
+    echo "run.sh: error: run me from the recipe directory: cd $(dirname "$0") && ./run.sh" >&2
+    exit 1
+fi
 
 ./slap.sh \
     --train_set "${train_set}" \

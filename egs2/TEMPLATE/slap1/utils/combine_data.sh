@@ -35,7 +35,8 @@ while read -r count name; do
     if [ "${count}" -eq "${#srcs[@]}" ]; then
         for src in "${srcs[@]}"; do cat "${src}/${name}"; done | sort -s -k1,1 >"${dst}/${name}"
     else
-        echo "$(basename "$0"): warning: only ${count} of ${#srcs[@]} sources have ${name}; not combined" >&2
+        echo "$(basename "$0"): warning: only ${count} of ${#srcs[@]} sources have ${name};" \
+            "not combined" >&2
         rm -f "${dst}/${name}"
     fi
 done <<<"${tables}"

@@ -12,7 +12,8 @@ utt_prefix=
 utt_suffix=
 spk_prefix=
 spk_suffix=
-help_message="Usage: $0 [--utt-prefix P] [--utt-suffix S] [--spk-prefix P] [--spk-suffix S] <src> <dst>"
+help_message="Usage: $0 [--utt-prefix P] [--utt-suffix S] [--spk-prefix P] [--spk-suffix S]
+       <src> <dst>"
 # shellcheck source-path=SCRIPTDIR source=parse_options.sh
 . "$(dirname "$0")/parse_options.sh"
 # shellcheck source-path=SCRIPTDIR source=data_dir_lib.sh

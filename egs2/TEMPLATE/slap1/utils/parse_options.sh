@@ -10,7 +10,7 @@
 #
 # It consumes leading options from the caller's positional parameters ("$@"):
 #   --foo-bar VALUE or --foo_bar VALUE   sets the existing shell variable foo_bar
-#   --help, -h                           prints $help_message and exits 0
+#   --help, -h                           prints $help_message (on stdout) and exits 0
 #   --                                   ends the options
 # An option whose variable the script does not define is an error, as is an option without
 # a value. A variable whose default is "true" or "false" only accepts "true" or "false".
@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --help | -h)
             if [ -n "${help_message:-}" ]; then
-                printf '%s\n' "${help_message}" >&2
+                printf '%s\n' "${help_message}"
             else
                 echo "$0: no help message available" >&2
             fi

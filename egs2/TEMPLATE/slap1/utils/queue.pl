@@ -1,7 +1,9 @@
 #!/usr/bin/env perl
-# Submit recipe jobs to a Grid Engine (SGE/UGE) cluster; options and behaviour in utils/submit_jobs.pl.
+# Submit recipe jobs to a Grid Engine (SGE/UGE) cluster; options and behaviour in
+# utils/submit_jobs.pl.
 #
-#   utils/queue.pl [--mem X] [--gpu N] [--num-threads N] [--num-nodes N] [VAR=START:END] LOGFILE COMMAND...
+#   utils/queue.pl [--mem X] [--gpu N] [--num-threads N] [--num-nodes N] [VAR=START:END]
+#       LOGFILE COMMAND...
 use strict;
 use warnings;
 use FindBin;

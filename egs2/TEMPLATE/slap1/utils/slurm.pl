@@ -1,7 +1,8 @@
 #!/usr/bin/env perl
 # Submit recipe jobs to a Slurm cluster; options and behaviour in utils/submit_jobs.pl.
 #
-#   utils/slurm.pl [--mem X] [--gpu N] [--num-threads N] [--num-nodes N] [VAR=START:END] LOGFILE COMMAND...
+#   utils/slurm.pl [--mem X] [--gpu N] [--num-threads N] [--num-nodes N] [VAR=START:END]
+#       LOGFILE COMMAND...
 use strict;
 use warnings;
 use FindBin;

@@ -12,9 +12,11 @@
 # environment; the job script is kept in <log dir>/q/.
 #
 # Options (each takes a value):
-#   --mem X            memory per job, e.g. 4G        (slurm --mem; grid engine -l mem_free,ram_free)
+#   --mem X            memory per job, e.g. 4G
+#                      (slurm --mem; grid engine -l mem_free,ram_free)
 #   --gpu N            GPUs per job                    (slurm --gres=gpu:N; grid engine -l gpu=N)
-#   --num-threads N    CPU cores per job               (slurm --cpus-per-task; grid engine -pe smp N)
+#   --num-threads N    CPU cores per job
+#                      (slurm --cpus-per-task; grid engine -pe smp N)
 #   --num-nodes N      machines per job, for ESPnet's launcher (slurm --nodes N --ntasks-per-node 1;
 #                      grid engine -pe mpi N)
 #   --max-jobs-run N   at most N jobs of the array at once (slurm %N; grid engine -tc N)
@@ -114,7 +116,8 @@ code=$?
 elapsed=$(( $(date +%s) - start ))
 BODY
 print $fh "echo \"# Accounting: time=\${elapsed} threads=$threads\" >>\"\${log}\"\n";
-print $fh "echo \"# Ended (code \${code}) at \$(date), elapsed time \${elapsed} seconds\" >>\"\${log}\"\n";
+print $fh "echo \"# Ended (code \${code}) at \$(date), elapsed time \${elapsed} seconds\""
+  . " >>\"\${log}\"\n";
 print $fh "exit \${code}\n";
 close($fh);
 chmod(0755, $script);
@@ -123,7 +126,8 @@ my @submit;
 my $n_jobs = $last - $first + 1;
 if ($backend eq "slurm") {
     @submit = ("sbatch", "--wait", "--job-name", $name, "--output", "/dev/null");
-    push @submit, "--array", "$first-$last" . ($request{max_jobs_run} ? "%$request{max_jobs_run}" : "")
+    push @submit, "--array",
+      "$first-$last" . ($request{max_jobs_run} ? "%$request{max_jobs_run}" : "")
       if $job_var ne "";
     push @submit, "--mem", $request{mem} if defined $request{mem};
     push @submit, "--gres", "gpu:$request{gpu}" if ($request{gpu} // 0) > 0;

@@ -9,6 +9,9 @@ audio_dir=   # folder of the downloaded audio, searched before the usual places 
 
 help_message="Usage: $0 [--splits train,val,test] [--audio_dir DIR]"
 . utils/parse_options.sh
+# shellcheck source=/dev/null  # the recipe's environment (venv, PATH), as in ESPnet recipes
+. ./path.sh
+# shellcheck source=/dev/null
 . ./db.sh
 
 python -m espnet2_slap.corpora.audiocaps --root "${AUDIOCAPS}" --out_dir data \

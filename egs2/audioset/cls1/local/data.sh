@@ -6,6 +6,8 @@ full=false       # also write data/full_train (~2M segments)
 audio_dir=       # folder of the downloaded clips (default: $AUDIOSET/audio)
 help_message="Usage: $0 [--full true|false] [--audio_dir DIR]"
 . utils/parse_options.sh
+# shellcheck source=/dev/null  # the recipe's environment (venv, PATH), as in ESPnet recipes
+. ./path.sh
 # shellcheck source=/dev/null
 . ./db.sh
 opts=(--full "${full}")

@@ -26,6 +26,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 
+# shellcheck source=/dev/null  # the recipe's environment (venv, PATH), as in ESPnet recipes
+. ./path.sh
 # shellcheck source=/dev/null
 . ./db.sh
 

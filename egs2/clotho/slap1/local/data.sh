@@ -8,6 +8,9 @@ splits=   # comma-separated subset of development,validation,evaluation (default
 
 help_message="Usage: $0 [--splits development,validation,evaluation]"
 . utils/parse_options.sh
+# shellcheck source=/dev/null  # the recipe's environment (venv, PATH), as in ESPnet recipes
+. ./path.sh
+# shellcheck source=/dev/null
 . ./db.sh
 
 python -m espnet2_slap.corpora.clotho --root "${CLOTHO}" --out_dir data ${splits:+--splits "${splits}"}

@@ -4,6 +4,8 @@
 set -euo pipefail
 help_message="Usage: $0"
 . utils/parse_options.sh
+# shellcheck source=/dev/null  # the recipe's environment (venv, PATH), as in ESPnet recipes
+. ./path.sh
 # shellcheck source=/dev/null
 . ./db.sh
 python -m espnet2_slap.corpora.esc50 --root "${ESC50}" --out_dir data --labels_as names --set_name esc50

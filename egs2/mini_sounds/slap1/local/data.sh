@@ -53,6 +53,11 @@ for name in nj num_train num_valid num_test seed stage stop_stage; do
     [[ "${!name}" =~ ^[0-9]+$ ]] || { echo "$0: --${name} must be a non-negative integer, got '${!name}'" >&2; exit 1; }
 done
 
+# The recipe's environment (venv, PATH), as in ESPnet recipes; found beside this script, so
+# that data.sh also runs from another folder.
+# shellcheck source=../path.sh
+. "$(dirname "$0")/../path.sh"
+
 builder="$(cd "$(dirname "$0")" && pwd)/build_corpus.py"
 data_dir=data
 local_dir=data/local

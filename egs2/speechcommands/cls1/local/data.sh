@@ -5,6 +5,8 @@ set -euo pipefail
 protocol=35   # 35 words, or 12 (10 commands + _unknown_ + _silence_)
 help_message="Usage: $0 [--protocol 35|12]"
 . utils/parse_options.sh
+# shellcheck source=/dev/null  # the recipe's environment (venv, PATH), as in ESPnet recipes
+. ./path.sh
 # shellcheck source=/dev/null
 . ./db.sh
 opts=(--protocol "${protocol}")

@@ -17,6 +17,9 @@ audiocaps_audio_dir=  # folder of the downloaded AudioCaps audio (default: searc
 help_message="Usage: $0 [--blacklists all|none|a.json,b.json] [--sources LIST]
     [--wavcaps_audio_dir DIR] [--audiocaps_audio_dir DIR]"
 . utils/parse_options.sh
+# shellcheck source=/dev/null  # the recipe's environment (venv, PATH), as in ESPnet recipes
+. ./path.sh
+# shellcheck source=/dev/null
 . ./db.sh
 
 python -m espnet2_slap.corpora.wavcaps --root "${WAVCAPS}" --out_dir data \

@@ -7,11 +7,11 @@
 #                            clip with five captions has five rows; split is train, valid or test
 set -euo pipefail
 help_message="Usage: $0  (writes data/<split>/ from \${MYCORPUS}; see db.sh)"
+. utils/parse_options.sh
+# shellcheck source=/dev/null  # the recipe's environment (venv, PATH), as in ESPnet recipes
+. ./path.sh
 # shellcheck source=/dev/null
 . ./db.sh
-# shellcheck source=/dev/null
-. ./path.sh
-. utils/parse_options.sh
 
 if [ -z "${MYCORPUS:-}" ] || [ ! -f "${MYCORPUS}/captions.csv" ]; then
     echo "$0: error: MYCORPUS='${MYCORPUS:-}' ; set MYCORPUS in db.sh to the folder holding" \

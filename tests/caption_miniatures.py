@@ -28,15 +28,19 @@ def five(stem: str) -> List[str]:
 
 
 # ------------------------------------------------------------------------------ Clotho
-# split -> file names in the captions CSV; every one has audio except MISSING
+# split -> file names in the captions CSV; every one has audio except MISSING. Like three
+# files of the real development split, " leading space.wav" begins with a space, in the CSV
+# and on disk alike.
+CLOTHO_LEADING_SPACE = " leading space.wav"
 CLOTHO_ROWS = {
-    "development": ["Rain, on a roof 2.wav", "Rain on a roof 2.wav", "birds at dawn.wav"],
+    "development": ["Rain, on a roof 2.wav", "Rain on a roof 2.wav", "birds at dawn.wav",
+                    CLOTHO_LEADING_SPACE],
     "validation": ["door, creaking.wav", "wind.wav"],
     "evaluation": ["stream, small.wav", "traffic.wav", "gone.wav"],
 }
 CLOTHO_MISSING = {"gone.wav"}
-# clips / captions a correct preparation writes per set (3 + 2 + 2 clips, 5 captions each)
-CLOTHO_EXPECTED = {"clotho_development": (3, 15), "clotho_validation": (2, 10),
+# clips / captions a correct preparation writes per set (4 + 2 + 2 clips, 5 captions each)
+CLOTHO_EXPECTED = {"clotho_development": (4, 20), "clotho_validation": (2, 10),
                    "clotho_evaluation": (2, 10)}
 
 
@@ -78,37 +82,95 @@ AUDIOCAPS_EXPECTED = {"audiocaps_train": (2, 3), "audiocaps_val": (2, 10),
                       "audiocaps_test": (1, 5)}
 
 
-def build_audiocaps(root: Path) -> Path:
-    """The authors' ``dataset/{train,val,test}.csv`` and a partial audio download."""
-    (root / "dataset").mkdir(parents=True, exist_ok=True)
-    for split, rows in AUDIOCAPS_ROWS.items():
-        with open(root / "dataset" / f"{split}.csv", "w", newline="", encoding="utf-8") as f:
+def write_audiocaps_csvs(folder: Path, rows_of=None) -> None:
+    """``{train,val,test}.csv`` of ``rows_of`` (default :data:`AUDIOCAPS_ROWS`) in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, rows in (rows_of or AUDIOCAPS_ROWS).items():
+        with open(folder / f"{split}.csv", "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
             writer.writerow(["audiocap_id", "youtube_id", "start_time", "caption"])
             writer.writerows(rows)
+
+
+def build_audiocaps(root: Path) -> Path:
+    """The authors' ``dataset/{train,val,test}.csv`` and a partial audio download."""
+    write_audiocaps_csvs(root / "dataset")
     for n, name in enumerate(AUDIOCAPS_FILES):
         tone(root / name, 1.0 + 0.5 * (n % 3), 32000 if name.endswith(".flac") else 16000,
              350 + 70 * n)
     return root
 
 
+def build_audiocaps_aac(root: Path, version: str = "0.6") -> Path:
+    """AudioCaps as aac-datasets downloads it below ``root``: ``AUDIOCAPS/csv_files_v1/``
+    (0.6 and later) or ``AUDIOCAPS/`` (0.5 and earlier) and
+    ``AUDIOCAPS/audio_32000Hz/<split>/{youtube_id}_{start_time}.flac`` for every clip but
+    ccccccccccc (so the counts are :data:`AUDIOCAPS_EXPECTED`)."""
+    base = root / "AUDIOCAPS"
+    write_audiocaps_csvs(base / "csv_files_v1" if version == "0.6" else base)
+    for split, rows in AUDIOCAPS_ROWS.items():
+        clips = dict.fromkeys((youtube_id, start) for _, youtube_id, start, _ in rows)
+        for n, (youtube_id, start) in enumerate(clips):
+            if youtube_id == "ccccccccccc":
+                continue
+            tone(base / "audio_32000Hz" / split / f"{youtube_id}_{start}.flac", 1.0, 32000,
+                 300 + 40 * n)
+    return root
+
+
+def build_audiocaps_download(root: Path, ext: str = ".ogg") -> Path:
+    """AudioCaps as the audiocaps-download tool leaves it: a clone of the authors' repository
+    (``dataset/``, and ``dataset2.0/`` whose CSVs must not be read) and one file per caption
+    row, ``<split>/<audiocap_id><ext>``. Not every row was fetched: the val clip
+    ddddddddddd has only row 12's file, train's ccccccccccc none (counts as
+    :data:`AUDIOCAPS_EXPECTED`)."""
+    write_audiocaps_csvs(root / "dataset")
+    write_audiocaps_csvs(root / "dataset2.0", {
+        split: [(900 + k, "zzzzzzzzzzz", 0, "audiocaps 2.0 row") for k in range(2)]
+        for split in AUDIOCAPS_ROWS})
+    for split, rows in AUDIOCAPS_ROWS.items():
+        for n, (audiocap_id, youtube_id, _, _) in enumerate(rows):
+            if youtube_id == "ccccccccccc" or (youtube_id == "ddddddddddd" and audiocap_id != 12):
+                continue
+            tone(root / split / f"{audiocap_id}{ext}", 1.0, 16000, 300 + 40 * n)
+    return root
+
+
 # ------------------------------------------------------------------------------ WavCaps
-# source -> (folder of the JSON, JSON file, audio folder, items as (id, seconds or None=absent))
+# source -> (JSON file, audio folder, items as (id, seconds or None=absent))
 WAVCAPS_SOURCES = {
-    "AudioSet_SL": ("as_final.json", "AudioSet_SL", [("Yas1.wav", 2.0), ("Yasblack.wav", 1.0)]),
+    "AudioSet_SL": ("as_final.json", "AudioSet_SL",
+                    [("Yas1.wav", 2.0), ("Yasblack.wav", 1.0), ("Yastrain.wav", 1.0)]),
     "BBC_Sound_Effects": ("bbc_final.json", "BBC_Sound_Effects_flac", [("07011001", 1.5)]),
     "FreeSound": ("fsd_final.json", "FreeSound", [("101", 31.0), ("102", 1.0), ("103", None)]),
     "SoundBible": ("sb_final.json", "SoundBible", [("2219", 1.2)]),
 }
-WAVCAPS_BLACKLIST = {"AudioSet": ["Yasblack.wav", "Not found"], "FreeSound": ["102"]}
-# as: Yas1 (Yasblack blacklisted); bbc: 1; fsd: 101 (31 s, kept; 102 blacklisted; 103 has no
-# FLAC); sb: 1
+# the WavCaps repository's three lists: Yasblack is an AudioCaps test clip and 102 a Clotho
+# evaluation clip (both lists), Yastrain an AudioCaps train clip (exclude_all_ac only)
+WAVCAPS_BLACKLISTS = {
+    "blacklist_exclude_test_ac.json": {"AudioSet": ["Yasblack.wav", "Not found"],
+                                       "FreeSound": ["102"]},
+    "blacklist_exclude_all_ac.json": {"AudioSet": ["Yasblack.wav", "Yastrain.wav"],
+                                      "FreeSound": ["102"]},
+    "blacklist_exclude_ub8k_esc50_vggsound.json": {"AudioSet": ["Ynot_in_wavcaps.wav"],
+                                                   "FreeSound": ["999"]},
+}
+# as: Yas1 (Yasblack, Yastrain blacklisted by "all"); bbc: 1; fsd: 101 (31 s, kept; 102
+# blacklisted; 103 has no FLAC); sb: 1
 WAVCAPS_EXPECTED = {"wavcaps": (4, 4)}
 WAVCAPS_LONG_UTT = "wavcaps-fsd-101"
+# where the zips put the FLACs when unpacked in place, below the folder they are unzipped in
+WAVCAPS_UNZIPPED = Path("mnt/fast/nobackup/scratch4weeks/xm00178/WavCaps/data/waveforms")
 
 
-def build_wavcaps(root: Path) -> Path:
-    """``json_files/`` of the four sources and the blacklist, and per-source FLAC folders."""
+def build_wavcaps(root: Path, layout: str = "flat") -> Path:
+    """``json_files/`` of the four sources and the three blacklists, and per-source FLACs.
+
+    ``layout``: ``flat`` (one folder per source under the root, named as in
+    :data:`WAVCAPS_SOURCES`), ``unzipped`` (the zips unpacked in place in the root:
+    ``mnt/.../waveforms/<Source>_flac/``) or ``elsewhere`` (each zip unpacked in its own folder
+    ``Zip_files/<Source>/unpacked/``, so only a search below the root finds them).
+    """
     for n, (source, (metadata, audio_folder, items)) in enumerate(WAVCAPS_SOURCES.items()):
         data = [{"id": clip_id, "caption": f"{source} clip {clip_id} sounds.",
                  "duration": seconds or 1.0, "audio": f"waveforms/{clip_id}",
@@ -117,15 +179,19 @@ def build_wavcaps(root: Path) -> Path:
         path = root / "json_files" / source / metadata
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(content), encoding="utf-8")
+        folder = {"flat": root / audio_folder,
+                  "unzipped": root / WAVCAPS_UNZIPPED / f"{source}_flac",
+                  "elsewhere": root / "Zip_files" / source / "unpacked" / WAVCAPS_UNZIPPED
+                  / f"{source}_flac"}[layout]
         for k, (clip_id, seconds) in enumerate(items):
             if seconds is None:
                 continue
             name = clip_id.replace(".wav", ".flac") if source == "AudioSet_SL" else f"{clip_id}.flac"
-            tone(root / audio_folder / name, seconds, 8000 if seconds > 30 else 32000,
-                 200 + 90 * n + 30 * k)
-    blacklist = root / "json_files" / "blacklist" / "blacklist_exclude_test_ac.json"
-    blacklist.parent.mkdir(parents=True, exist_ok=True)
-    blacklist.write_text(json.dumps(WAVCAPS_BLACKLIST), encoding="utf-8")
+            tone(folder / name, seconds, 8000 if seconds > 30 else 32000, 200 + 90 * n + 30 * k)
+    for name, content in WAVCAPS_BLACKLISTS.items():
+        blacklist = root / "json_files" / "blacklist" / name
+        blacklist.parent.mkdir(parents=True, exist_ok=True)
+        blacklist.write_text(json.dumps(content), encoding="utf-8")
     return root
 
 

@@ -209,6 +209,58 @@ def test_run_sh_writes_paper_tables_and_rescores_only_new_sets(tiny_exp, tmp_pat
     assert "this is a {label} song" in markdown
 
 
+@pytest.mark.slow
+def test_run_sh_skips_unreadable_audio_reprepares_changed_sets_and_keeps_every_result(
+        tiny_exp, tmp_path):
+    archive = pack(tiny_exp, tmp_path / "packed_model.zip")
+    roots = {v: Path(mini.BUILDERS[v](tmp_path / "corpora" / v.lower())["root"])
+             for v in ("AUDIOCAPS", "CLOTHO", "ESC50")}
+    # AudioCaps' third test clip came down as an empty file (an interrupted download)
+    empty = roots["AUDIOCAPS"] / "audio" / "test" / "GOD8Bt5LfDE_100.flac"
+    empty.write_bytes(b"")
+    command = ["./run.sh", "--model", str(archive), "--datadir", str(tmp_path / "data"),
+               "--expdir", str(tmp_path / "exp"), "--caption", "false",
+               "--prompt_ensemble", "false"]
+
+    first = subprocess.run(command + ["--corpora", "audiocaps clotho esc50"], cwd=RECIPE,
+                           env=recipe_env(**roots), capture_output=True, text=True, timeout=600)
+    log = first.stdout + first.stderr
+    assert first.returncode == 0, log[-3000:]
+    assert f"audiocaps_test: skipping {empty}: an empty file (0 bytes)" in log
+    assert "audiocaps_test: 1 of 3 clips have unreadable audio and are skipped" in log
+    (exp,) = [p for p in (tmp_path / "exp").iterdir() if not p.name.startswith(".")]
+    sets = {row[0]: row[1:] for row in table_rows((exp / "RESULTS.md").read_text(), "Sets")}
+    assert {name: (sets[name][1], sets[name][-1]) for name in ("audiocaps", "clotho", "esc50")} == {
+        "audiocaps": ("scored", "2"), "clotho": ("scored", "3"), "esc50": ("scored", "5")}
+    audiocaps_embeddings = (exp / "audiocaps" / "audio_embeds.ark").stat().st_mtime_ns
+
+    # the ESC-50 clip that was missing is added to its folder; then only esc50 is asked for
+    mini.tone(roots["ESC50"] / "audio" / "2-102414-D-30.wav", seconds=0.5, rate=44100, freq=910)
+    second = subprocess.run(command + ["--corpora", "esc50"], cwd=RECIPE, env=recipe_env(**roots),
+                            capture_output=True, text=True, timeout=600)
+    log = second.stdout + second.stderr
+    assert second.returncode == 0, log[-3000:]
+    audio = re.escape(str(roots["ESC50"] / "audio"))
+    assert re.search(rf"^esc50: ESC50 changed since esc50 was prepared \({audio}: 5 -> 6 files\): "
+                     r"preparing it again$", log, re.M), log[-3000:]
+    assert re.search(r"^esc50: scored \(6 clips", log, re.M)
+    assert re.search(r"^audiocaps: results of an earlier run shown \(not in --corpora\)", log, re.M)
+    assert (exp / "audiocaps" / "audio_embeds.ark").stat().st_mtime_ns == audiocaps_embeddings
+    markdown = (exp / "RESULTS.md").read_text()
+    sets = {row[0]: row[1:] for row in table_rows(markdown, "Sets")}
+    assert {name: (sets[name][1], sets[name][-1]) for name in ("audiocaps", "clotho", "esc50")} == {
+        "audiocaps": ("scored", "2"), "clotho": ("scored", "3"), "esc50": ("scored", "6")}
+    table1 = {row[0]: row[1:] for row in table_rows(markdown, "Table 1")}
+    for name, column in (("audiocaps", 0), ("clotho", 6)):
+        cached = json.loads((exp / name / "score" / "results.json").read_text())
+        assert table1["**this model**"][column] == \
+            f"{cached['retrieval']['text_to_audio']['recall_at_1']:.1f}"
+    esc = json.loads((exp / "esc50" / "score" / "results.json").read_text())
+    table2 = {row[0]: row[1:] for row in table_rows(markdown, "Table 2")}
+    assert table2["**this model, one prompt**"][0] == f"{esc['zeroshot']['top1_accuracy']:.1f}"
+    assert "- audiocaps: not in --corpora" in markdown and "- clotho: not in --corpora" in markdown
+
+
 def load_driver():
     """``egs2/benchmarks/slap1/local/benchmarks.py`` as a module."""
     import importlib.util

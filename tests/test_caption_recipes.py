@@ -99,8 +99,8 @@ def releases(tmp_path_factory):
     ("audiocaps", ["AUDIOCAPS"], AUDIOCAPS_EXPECTED),
     ("wavcaps", ["WAVCAPS", "AUDIOCAPS", "CLOTHO"], {
         **WAVCAPS_EXPECTED, **CLOTHO_EXPECTED, **AUDIOCAPS_EXPECTED,
-        # wavcaps 4 + audiocaps_train 2 (3 captions) + clotho_development 3 (15 captions)
-        "pretrain_train": (9, 22),
+        # wavcaps 4 + audiocaps_train 2 (3 captions) + clotho_development 4 (20 captions)
+        "pretrain_train": (10, 27),
         # clotho_validation 2 (10) + audiocaps_val 2 (10)
         "pretrain_valid": (4, 20),
     }),

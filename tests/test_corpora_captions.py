@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,15 +10,22 @@ import pytest
 from caption_miniatures import (
     AUDIOCAPS_EXPECTED,
     CLOTHO_EXPECTED,
+    CLOTHO_LEADING_SPACE,
     WAVCAPS_EXPECTED,
     WAVCAPS_LONG_UTT,
+    WAVCAPS_UNZIPPED,
     build_audiocaps,
+    build_audiocaps_aac,
+    build_audiocaps_download,
     build_clotho,
     build_wavcaps,
     counts,
     read_table,
 )
 from espnet2_slap.corpora import audiocaps, caption_sets, clotho, wavcaps
+from espnet2_slap.corpora.kaldi_dir import make_utt_id
+
+REPO = Path(__file__).resolve().parents[1]
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -99,7 +107,8 @@ def test_audiocaps_audio_dir_option_and_no_audio_is_a_layout_error(tmp_path, cap
     with pytest.raises(SystemExit):
         audiocaps.main(["--root", str(root), "--out_dir", str(tmp_path / "d"), "--splits", "test"])
     err = capsys.readouterr().err
-    assert "error: AUDIOCAPS=" in err and "none of the 1 clips of test.csv has an audio file" in err
+    assert "error: AUDIOCAPS=" in err
+    assert "none of the 1 clips of test.csv has a readable audio file" in err
     assert audiocaps.main(["--root", str(root), "--out_dir", str(tmp_path / "d"), "--splits",
                            "test", "--audio_dir", str(tmp_path / "elsewhere")]) == {"audiocaps_test": 1}
 
@@ -113,10 +122,10 @@ def test_wavcaps_blacklists_applied_and_long_clip_kept(tmp_path, capsys):
     utts = set(read_table(out / "wavcaps" / "wav.scp"))
     assert utts == {"wavcaps-as-Yas1", "wavcaps-bbc-07011001", WAVCAPS_LONG_UTT, "wavcaps-sb-2219"}
     assert float(read_table(out / "wavcaps" / "utt2dur")[WAVCAPS_LONG_UTT]) == 31.0
-    assert "wavcaps FreeSound: 1 clips, 1 blacklisted, 1 without audio, of 3" in capsys.readouterr().err
-    # without the blacklists the two overlapping clips come back (as 2, bbc 1, fsd 2, sb 1)
+    assert "wavcaps FreeSound: 1 clips, 1 blacklisted" in capsys.readouterr().err
+    # without the blacklists the three overlapping clips come back (as 3, bbc 1, fsd 2, sb 1)
     assert wavcaps.main(["--root", str(root), "--out_dir", str(tmp_path / "all"),
-                         "--blacklists", "none"]) == {"wavcaps": 6}
+                         "--blacklists", "none"]) == {"wavcaps": 7}
 
 
 def test_wavcaps_refuses_missing_or_unknown_blacklists(tmp_path, capsys):
@@ -126,7 +135,8 @@ def test_wavcaps_refuses_missing_or_unknown_blacklists(tmp_path, capsys):
     with pytest.raises(SystemExit):
         wavcaps.main(["--root", str(root), "--out_dir", str(tmp_path / "d")])
     assert "unknown key 'AudioCapz'" in capsys.readouterr().err
-    blacklist.unlink()
+    for path in blacklist.parent.glob("*.json"):
+        path.unlink()
     with pytest.raises(SystemExit):
         wavcaps.main(["--root", str(root), "--out_dir", str(tmp_path / "d")])
     err = capsys.readouterr().err
@@ -141,8 +151,182 @@ def test_combine_joins_caption_sets_and_refuses_duplicate_ids(tmp_path):
     clotho.prepare(str(tmp_path / "cl"), str(tmp_path / "data"), splits="development")
     data = tmp_path / "data"
     total = caption_sets.combine_data_dirs(data / "both", [data / "wavcaps", data / "clotho_development"])
-    assert total == 4 + 3 and counts(data / "both") == (7, 4 + 15)
+    assert total == 4 + 4 and counts(data / "both") == (8, 4 + 20)
     check_caption_set(data / "both")
-    assert not (data / "both" / "utt2dur").exists()  # Clotho has none: left out, not half-filled
+    # both have durations (from the audio headers): every clip keeps its own
+    durations = read_table(data / "both" / "utt2dur")
+    assert len(durations) == 8 and float(durations[WAVCAPS_LONG_UTT]) == 31.0
     with pytest.raises(ValueError, match="is in both"):
         caption_sets.combine_data_dirs(data / "twice", [data / "wavcaps", data / "both"])
+
+
+# ------------------------------------------------------------- the releases as people have them
+def test_clotho_name_beginning_with_a_space_is_taken_verbatim(tmp_path, capsys):
+    root = build_clotho(tmp_path / "clotho")
+    clotho.main(["--root", str(root), "--out_dir", str(tmp_path / "data"),
+                 "--splits", "development"])
+    dev = read_table(tmp_path / "data" / "clotho_development" / "wav.scp")
+    assert [p for p in dev.values() if Path(p).name == CLOTHO_LEADING_SPACE]  # the very file
+    utt = make_utt_id("clotho", CLOTHO_LEADING_SPACE)
+    assert utt in dev and utt != make_utt_id("clotho", CLOTHO_LEADING_SPACE.strip())
+    err = capsys.readouterr().err
+    assert "no audio file" not in err and "is not on disk" not in err
+
+
+def test_clotho_lenient_match_is_used_and_named(tmp_path, capsys):
+    root = build_clotho(tmp_path / "clotho")
+    # an unpacker that dropped the leading space: the CSV's name is not on disk verbatim
+    (root / "development" / CLOTHO_LEADING_SPACE).rename(
+        root / "development" / CLOTHO_LEADING_SPACE.strip())
+    assert clotho.prepare(str(root), str(tmp_path / "data"), splits="development") == {
+        "clotho_development": 4}
+    dev = read_table(tmp_path / "data" / "clotho_development" / "wav.scp")
+    assert Path(dev[make_utt_id("clotho", CLOTHO_LEADING_SPACE)]).name == "leading space.wav"
+    err = capsys.readouterr().err
+    assert f"file name {CLOTHO_LEADING_SPACE!r} is not on disk; using 'leading space.wav'" in err
+
+
+@pytest.mark.parametrize("version,at", [("0.6", "parent"), ("0.6", "AUDIOCAPS"),
+                                        ("0.5", "parent"), ("0.5", "AUDIOCAPS")])
+def test_audiocaps_as_aac_datasets_writes_it(tmp_path, version, at):
+    root = build_audiocaps_aac(tmp_path / "aac", version)
+    given = root if at == "parent" else root / "AUDIOCAPS"
+    out = tmp_path / "data"
+    assert audiocaps.main(["--root", str(given), "--out_dir", str(out)]) == {
+        name: clips for name, (clips, _) in AUDIOCAPS_EXPECTED.items()}
+    for name, expected in AUDIOCAPS_EXPECTED.items():
+        assert counts(out / name) == expected
+        check_caption_set(out / name)
+    test = read_table(out / "audiocaps_test" / "wav.scp")
+    assert test["audiocaps-fffffffffff_40"].endswith(
+        "AUDIOCAPS/audio_32000Hz/test/fffffffffff_40.flac")
+
+
+def test_audiocaps_without_csv_names_every_folder_searched(tmp_path, capsys):
+    root = build_audiocaps(tmp_path / "audiocaps")
+    shutil.rmtree(root / "dataset")
+    with pytest.raises(SystemExit):
+        audiocaps.main(["--root", str(root), "--out_dir", str(tmp_path / "d")])
+    err = capsys.readouterr().err
+    assert "no train/val/test.csv found; searched" in err
+    for folder in (".", "dataset", "csv_files_v1", "csv_files", "AUDIOCAPS/csv_files_v1",
+                   "AUDIOCAPS"):
+        assert f"{root / folder}/" in err, folder
+
+
+@pytest.mark.parametrize("ext", [".ogg", ".wav", ".flac"])
+def test_audiocaps_as_audiocaps_download_writes_it(tmp_path, ext, capsys):
+    root = build_audiocaps_download(tmp_path / "acd", ext)
+    out = tmp_path / "data"
+    audiocaps.main(["--root", str(root), "--out_dir", str(out)])
+    for name, expected in AUDIOCAPS_EXPECTED.items():
+        assert counts(out / name) == expected, name  # dataset2.0/ is not read
+        check_caption_set(out / name)
+    val = read_table(out / "audiocaps_val" / "wav.scp")
+    assert val["audiocaps-ddddddddddd_20"] == str(root / "val" / f"12{ext}")  # the row fetched
+    assert val["audiocaps--eeeeeeeeee_0"] == str(root / "val" / f"20{ext}")  # the first row
+    assert "audiocaps_train: 1 of 3 clips have no audio file" in capsys.readouterr().err
+
+
+def test_audiocaps_unreadable_file_falls_back_to_the_clips_next_file(tmp_path, capsys):
+    root = build_audiocaps_download(tmp_path / "acd")
+    (root / "val" / "20.ogg").write_bytes(b"")  # the first row's file is empty, row 21's is fine
+    audiocaps.prepare(str(root), str(tmp_path / "data"), splits="val")
+    val = read_table(tmp_path / "data" / "audiocaps_val" / "wav.scp")
+    assert val["audiocaps--eeeeeeeeee_0"] == str(root / "val" / "21.ogg")
+    err = capsys.readouterr().err
+    assert f"audiocaps_val: skipping {root / 'val' / '20.ogg'}: an empty file" in err
+
+
+def zero_one_clip(corpus: str, root: Path) -> Path:
+    """Empty one audio file of a caption miniature (as an interrupted copy leaves it)."""
+    path = {"clotho": root / "evaluation" / "traffic.wav",
+            "audiocaps": root / "audio" / "train" / "aaaaaaaaaaa_30.flac",
+            "wavcaps": root / "SoundBible" / "2219.flac"}[corpus]
+    path.write_bytes(b"")
+    return path
+
+
+@pytest.mark.parametrize("corpus,set_name,gone", [
+    ("clotho", "clotho_evaluation", "clotho-traffic.wav"),
+    ("audiocaps", "audiocaps_train", "audiocaps-aaaaaaaaaaa_30"),
+    ("wavcaps", "wavcaps", "wavcaps-sb-2219"),
+])
+def test_unreadable_audio_is_skipped_named_and_counted(tmp_path, capsys, corpus, set_name, gone):
+    build = {"clotho": build_clotho, "audiocaps": build_audiocaps, "wavcaps": build_wavcaps}
+    module = {"clotho": clotho, "audiocaps": audiocaps, "wavcaps": wavcaps}[corpus]
+    root = build[corpus](tmp_path / corpus)
+    empty = zero_one_clip(corpus, root)
+    expected = {**CLOTHO_EXPECTED, **AUDIOCAPS_EXPECTED, **WAVCAPS_EXPECTED}[set_name]
+    out = tmp_path / "data"
+    written = module.main(["--root", str(root), "--out_dir", str(out)])  # the other sets too
+    assert written[set_name] == expected[0] - 1
+    assert gone not in read_table(out / set_name / "wav.scp")
+    check_caption_set(out / set_name)
+    err = capsys.readouterr().err
+    assert f"skipping {empty}: an empty file (0 bytes)" in err
+    short = "wavcaps_sb" if corpus == "wavcaps" else set_name
+    assert re.search(rf"^{short}: 1 of \d+ clips have unreadable audio and are skipped", err, re.M)
+    assert str(empty) in (out / "local" / f"{short}_unreadable_audio.txt").read_text()
+
+
+def test_undecodable_audio_is_skipped_with_the_decoders_reason(tmp_path, capsys):
+    root = build_clotho(tmp_path / "clotho")
+    (root / "evaluation" / "traffic.wav").write_bytes(b"RIFF\x00\x00 half a download")
+    assert clotho.prepare(str(root), str(tmp_path / "data"), splits="evaluation") == {
+        "clotho_evaluation": 1}
+    assert re.search(r"skipping \S+traffic.wav: cannot read audio \(.+\)", capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("layout", ["unzipped", "elsewhere"])
+def test_wavcaps_zips_unpacked_in_place_are_found(tmp_path, layout, capsys):
+    root = build_wavcaps(tmp_path / "wavcaps", layout)
+    out = tmp_path / "data"
+    assert wavcaps.main(["--root", str(root), "--out_dir", str(out)]) == {"wavcaps": 4}
+    assert counts(out / "wavcaps") == WAVCAPS_EXPECTED["wavcaps"]
+    check_caption_set(out / "wavcaps")
+    path = read_table(out / "wavcaps" / "wav.scp")["wavcaps-sb-2219"]
+    assert f"{WAVCAPS_UNZIPPED}/SoundBible_flac/2219.flac" in path
+
+
+def test_wavcaps_without_audio_folder_names_what_was_searched(tmp_path, capsys):
+    root = build_wavcaps(tmp_path / "wavcaps")
+    shutil.rmtree(root / "SoundBible")
+    with pytest.raises(SystemExit):
+        wavcaps.main(["--root", str(root), "--out_dir", str(tmp_path / "data")])
+    err = capsys.readouterr().err
+    assert "no audio folder for SoundBible; searched" in err and "--audio_dir" in err
+    for folder in ("SoundBible", "SoundBible_flac", "waveforms/SoundBible_flac",
+                   f"{WAVCAPS_UNZIPPED}/SoundBible_flac"):
+        assert str(root / folder) in err, folder
+    assert f"every */waveforms/SoundBible_flac below {root}" in err
+
+
+def test_wavcaps_each_blacklist_drops_what_its_name_says(tmp_path, capsys):
+    root = build_wavcaps(tmp_path / "wavcaps")
+    wavcaps.main(["--root", str(root), "--out_dir", str(tmp_path / "all")])
+    err = capsys.readouterr().err
+    # "all" also drops the AudioCaps train clip, through blacklist_exclude_all_ac.json
+    assert "wavcaps-as-Yastrain" not in read_table(tmp_path / "all" / "wavcaps" / "wav.scp")
+    assert ("wavcaps AudioSet_SL: 1 clips, 2 blacklisted (blacklist_exclude_all_ac.json: 2, "
+            "blacklist_exclude_test_ac.json: 1, blacklist_exclude_ub8k_esc50_vggsound.json: 0)"
+            ) in err
+    assert "applying blacklist_exclude_all_ac.json (every AudioCaps and Clotho clip, train" in err
+    # the test-overlap list alone keeps it
+    wavcaps.main(["--root", str(root), "--out_dir", str(tmp_path / "test"),
+                  "--blacklists", "blacklist_exclude_test_ac.json"])
+    utts = read_table(tmp_path / "test" / "wavcaps" / "wav.scp")
+    assert "wavcaps-as-Yastrain" in utts and "wavcaps-as-Yasblack" not in utts
+
+
+def test_wavcaps_readme_says_which_blacklist_does_what():
+    readme = (REPO / "egs2" / "wavcaps" / "slap1" / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Blacklists", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip(" `"): line for line in section.splitlines()
+            if line.startswith("| `blacklist_")}
+    assert set(rows) == {"blacklist_exclude_test_ac.json", "blacklist_exclude_all_ac.json",
+                         "blacklist_exclude_ub8k_esc50_vggsound.json"}
+    assert "train included" in rows["blacklist_exclude_all_ac.json"]
+    assert "captioning" in rows["blacklist_exclude_test_ac.json"]  # the authors' pretraining
+    assert "retrieval" in rows["blacklist_exclude_ub8k_esc50_vggsound.json"]
+    assert "`--blacklists all`" in section and "AudioCaps train" in section

@@ -30,6 +30,7 @@ from espnet2.utils.types import str2bool
 
 from espnet2_slap.corpora.class_sets import keep_readable
 from espnet2_slap.corpora.caption_sets import run_cli
+from espnet2_slap.corpora.sources import note_file
 from espnet2_slap.corpora.kaldi_dir import (
     Clip,
     CorpusLayoutError,
@@ -55,6 +56,7 @@ LAYOUT = """  audioset/                          <- AUDIOSET points here
 def read_class_labels(root: Path) -> List[Tuple[str, str]]:
     """``[(mid, display_name)]`` in index order from ``class_labels_indices.csv``."""
     rows = []
+    note_file(root / CLASS_CSV)
     with open(root / CLASS_CSV, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         fields = [f.strip() for f in reader.fieldnames or []]
@@ -73,6 +75,7 @@ def read_segments(path: Path) -> List[Tuple[str, str, str, List[str]]]:
         CorpusLayoutError: a data row without four fields.
     """
     segments = []
+    note_file(path)
     with open(path, newline="", encoding="utf-8") as handle:
         rows = csv.reader((line for line in handle if not line.lstrip().startswith("#")), skipinitialspace=True)
         for number, row in enumerate(rows, 1):

@@ -23,13 +23,22 @@ import json
 import os
 import shutil
 import sys
+import unicodedata
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from espnet2_slap.corpora.kaldi_dir import Clip, CorpusLayoutError, clean_text, fail
+from espnet2_slap.corpora.kaldi_dir import (
+    Clip,
+    CorpusLayoutError,
+    audio_problem,
+    clean_text,
+    fail,
+)
+from espnet2_slap.corpora.sources import note_file, note_folder, recording, write_manifests
+from espnet2_slap.utils.atomic_files import atomic_write_text
 
 CAPTIONS_FILE = "utt2captions"
-AUDIO_EXTENSIONS = (".wav", ".flac")
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 
 
 def caption_clip(utt_id: str, path: Path, captions: Iterable[str],
@@ -53,13 +62,17 @@ def layout_error(variable: str, root, problem: str, layout: str) -> CorpusLayout
     )
 
 
-def read_csv_rows(path: Path, columns: Sequence[str], variable: str, root, layout: str
-                  ) -> List[Dict[str, str]]:
+def read_csv_rows(path: Path, columns: Sequence[str], variable: str, root, layout: str,
+                  verbatim: Sequence[str] = ()) -> List[Dict[str, str]]:
     """The rows of a CSV file as dicts (UTF-8, with a Latin-1 fallback); checks ``columns``.
+
+    Column names and values are stripped of surrounding white space, except the values of the
+    ``verbatim`` columns (file names: Clotho has names that begin with a space).
 
     Raises:
         CorpusLayoutError: a column of ``columns`` is absent.
     """
+    note_file(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -70,7 +83,12 @@ def read_csv_rows(path: Path, columns: Sequence[str], variable: str, root, layou
     if absent:
         raise layout_error(variable, root, f"{path} has no column {', '.join(absent)} "
                            f"(found {found})", layout)
-    return [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
+    keep = set(verbatim)
+    rows = []
+    for row in reader:
+        cells = {(k or "").strip(): v or "" for k, v in row.items()}
+        rows.append({k: v if k in keep else v.strip() for k, v in cells.items()})
+    return rows
 
 
 def select_splits(requested: Optional[str], known: Sequence[str]) -> List[str]:
@@ -85,35 +103,99 @@ def select_splits(requested: Optional[str], known: Sequence[str]) -> List[str]:
     return splits
 
 
+def _write_listing(out_dir: Path, name: str, lines: Sequence[str]) -> Path:
+    """``out_dir/local/name`` with ``lines``; an empty list removes an earlier listing."""
+    listing = Path(out_dir) / "local" / name
+    if not lines:
+        if listing.is_file():
+            listing.unlink()
+        return listing
+    listing.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(listing, "".join(f"{line}\n" for line in lines))
+    return listing
+
+
 def report_missing(set_name: str, missing: List[str], total: int, out_dir: Path) -> None:
     """One stderr line counting clips without audio; their names go to ``out_dir/local``."""
+    listing = _write_listing(out_dir, f"{set_name}_missing_audio.txt", missing)
     if not missing:
         return
-    listing = Path(out_dir) / "local" / f"{set_name}_missing_audio.txt"
-    listing.parent.mkdir(parents=True, exist_ok=True)
-    listing.write_text("".join(f"{name}\n" for name in missing), encoding="utf-8")
     print(f"{set_name}: {len(missing)} of {total} clips have no audio file and are skipped "
           f"(listed in {listing})", file=sys.stderr)
+
+
+def report_unreadable(set_name: str, unreadable: List[Tuple[Path, str]], total: int,
+                      out_dir: Path) -> None:
+    """One stderr line counting clips whose audio cannot be read (``(path, reason)`` each,
+    listed in ``out_dir/local``); each was named with its reason when it was skipped."""
+    listing = _write_listing(out_dir, f"{set_name}_unreadable_audio.txt",
+                             [f"{path}\t{reason}" for path, reason in unreadable])
+    if not unreadable:
+        return
+    print(f"{set_name}: {len(unreadable)} of {total} clips have unreadable audio and are "
+          f"skipped (listed in {listing})", file=sys.stderr)
+
+
+def first_readable(corpus: str, candidates: Sequence[Path], unreadable: List[Tuple[Path, str]]
+                   ) -> Tuple[Optional[Path], Optional[float]]:
+    """``(path, duration)`` of the first of ``candidates`` whose audio header reads.
+
+    Each unreadable candidate gets one stderr line (path and reason); when none reads, the
+    first one and its reason are appended to ``unreadable`` and ``(None, None)`` returned.
+    """
+    problems = []
+    for path in candidates:
+        problem, duration = audio_problem(path)
+        if problem is None:
+            return path, duration
+        print(f"{corpus}: skipping {path}: {problem}", file=sys.stderr)
+        problems.append((path, problem))
+    if problems:
+        unreadable.append(problems[0])
+    return None, None
+
+
+def lenient_name(name: str) -> str:
+    """A file name as the "missing" check compares it: NFC, surrounding white space dropped."""
+    return unicodedata.normalize("NFC", name).strip()
 
 
 class AudioIndex:
     """File names of the audio files in a few folders, listed once each (not recursive)."""
 
     def __init__(self, folders: Iterable[Path]):
-        self.folders = [Path(f) for f in folders if Path(f).is_dir()]
+        searched = [Path(f) for f in folders]
+        for folder in searched:
+            note_folder(folder)
+        self.folders = [f for f in searched if f.is_dir()]
         self._names: Dict[Path, set] = {}
+        self._lenient: Optional[Dict[str, List[Path]]] = None
+
+    def names_in(self, folder: Path) -> set:
+        if folder not in self._names:
+            self._names[folder] = {
+                n for n in os.listdir(folder) if n.lower().endswith(AUDIO_EXTENSIONS)
+            }
+        return self._names[folder]
+
+    def find_all(self, names: Sequence[str]) -> List[Path]:
+        """Every ``folder/name`` that exists, folders first, then names, in order."""
+        return [folder / name for folder in self.folders for name in names
+                if name in self.names_in(folder)]
 
     def find(self, names: Sequence[str]) -> Optional[Path]:
         """The first ``folder/name`` that exists, folders first, then names, in order."""
-        for folder in self.folders:
-            if folder not in self._names:
-                self._names[folder] = {
-                    n for n in os.listdir(folder) if n.lower().endswith(AUDIO_EXTENSIONS)
-                }
-            for name in names:
-                if name in self._names[folder]:
-                    return folder / name
-        return None
+        found = self.find_all(names)
+        return found[0] if found else None
+
+    def find_near(self, name: str) -> List[Path]:
+        """Files whose name equals ``name`` once both are compared by :func:`lenient_name`."""
+        if self._lenient is None:
+            self._lenient = {}
+            for folder in self.folders:
+                for found in sorted(self.names_in(folder)):
+                    self._lenient.setdefault(lenient_name(found), []).append(folder / found)
+        return list(self._lenient.get(lenient_name(name), []))
 
 
 def base_parser(description: str, splits: Sequence[str]) -> argparse.ArgumentParser:
@@ -132,12 +214,20 @@ def run_cli(parser: argparse.ArgumentParser, prepare: Callable[..., Dict[str, in
     """Parse ``argv``, call ``prepare(**options)``, print one line per set written.
 
     A layout error or a bad option ends the process with ``error: ...`` and exit status 1.
+    Each set written gets ``prepared_from.json``: the command and a signature of the folders
+    it was made from (:mod:`espnet2_slap.corpora.sources`).
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
     options = vars(parser.parse_args(argv))
-    try:
-        counts = prepare(**options)
-    except (CorpusLayoutError, ValueError) as err:
-        fail(err)
+    with recording() as recorder:
+        try:
+            counts = prepare(**options)
+        except (CorpusLayoutError, ValueError) as err:
+            fail(err)
+    module = sys.modules.get(prepare.__module__)
+    spec = getattr(module, "__spec__", None)
+    write_manifests(options["out_dir"], counts, recorder,
+                    spec.name if spec else prepare.__module__, argv)
     for name, count in counts.items():
         print(f"wrote {Path(options['out_dir']) / name}: {count} clips")
     return counts

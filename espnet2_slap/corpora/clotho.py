@@ -11,11 +11,17 @@ Two layouts are accepted (``CLOTHO`` may also point at the folder holding ``CLOT
 
 The captions CSV has ``file_name,caption_1,...,caption_5`` (3839 / 1045 / 1045 rows). File
 names hold spaces and commas, so utterance ids come from ``make_utt_id`` (sanitised name plus a
-short hash). Writes ``<out_dir>/clotho_<split>/`` as caption sets (``text``, ``text_refs``,
-``utt2captions``; see :mod:`espnet2_slap.corpora.caption_sets`). Rows whose audio file is
-absent are skipped and counted; a split without any audio is a layout error.
+short hash). Names are taken verbatim from the CSV: three development files begin with a
+space, in the CSV and on disk alike. A name not on disk verbatim is compared leniently
+(Unicode NFC, surrounding white space dropped, as some unpackers rename); a file found that
+way is used and named on stderr beside the CSV's name. Writes ``<out_dir>/clotho_<split>/``
+as caption sets (``text``, ``text_refs``, ``utt2captions``, ``utt2dur``; see
+:mod:`espnet2_slap.corpora.caption_sets`). Each audio header is read: rows whose file is
+absent or unreadable (empty, not audio) are skipped with one line each and counted per split
+(listed in ``<out_dir>/local/``); a split without any audio is a layout error.
 """
 
+import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -23,9 +29,11 @@ from espnet2_slap.corpora.caption_sets import (
     AudioIndex,
     base_parser,
     caption_clip,
+    first_readable,
     layout_error,
     read_csv_rows,
     report_missing,
+    report_unreadable,
     run_cli,
     select_splits,
 )
@@ -62,31 +70,49 @@ def find_release(root: Optional[str]) -> Path:
     return release
 
 
+def find_audio(audio: AudioIndex, name: str, set_name: str) -> List[Path]:
+    """The files for the CSV's ``name``: verbatim, else the lenient match (named on stderr)."""
+    exact = audio.find_all([name])
+    if exact:
+        return exact
+    near = audio.find_near(name)
+    for path in near[:1]:
+        print(f"{set_name}: the CSV's file name {name!r} is not on disk; using {path.name!r} "
+              f"({path}), the same name but for white space or Unicode form", file=sys.stderr)
+    return near[:1]
+
+
 def read_split(release: Path, split: str, out_dir: Path) -> List[Clip]:
-    """One :class:`Clip` per CSV row whose audio exists, with its five captions."""
+    """One :class:`Clip` per CSV row whose audio exists and reads, with its five captions."""
     csv_path, folders = find_split(release, split)
     if csv_path is None:
         raise layout_error(VARIABLE, release, f"no clotho_captions_{split}.csv", LAYOUT)
-    rows = read_csv_rows(csv_path, ("file_name",) + CAPTION_COLUMNS, VARIABLE, release, LAYOUT)
+    rows = read_csv_rows(csv_path, ("file_name",) + CAPTION_COLUMNS, VARIABLE, release, LAYOUT,
+                         verbatim=("file_name",))
     audio = AudioIndex(folders)
     if not audio.folders:
         raise layout_error(VARIABLE, release, f"no audio folder {split}/ or "
                            f"clotho_audio_files/{split}/", LAYOUT)
-    clips, missing = [], []
+    set_name = f"clotho_{split}"
+    clips, missing, unreadable = [], [], []
     for row in rows:
-        path = audio.find([row["file_name"]])
-        if path is None:
+        candidates = find_audio(audio, row["file_name"], set_name)
+        if not candidates:
             missing.append(row["file_name"])
             continue
+        path, duration = first_readable(set_name, candidates, unreadable)
+        if path is None:
+            continue
         clip = caption_clip(make_utt_id("clotho", row["file_name"]), path,
-                            [row[c] for c in CAPTION_COLUMNS])
+                            [row[c] for c in CAPTION_COLUMNS], duration)
         if clip is not None:
             clips.append(clip)
-    report_missing(f"clotho_{split}", missing, len(rows), out_dir)
+    report_missing(set_name, missing, len(rows), out_dir)
+    report_unreadable(set_name, unreadable, len(rows), out_dir)
     if rows and not clips:
         raise layout_error(VARIABLE, release, f"none of the {len(rows)} files of "
-                           f"{csv_path.name} is in {' or '.join(map(str, audio.folders))}",
-                           LAYOUT)
+                           f"{csv_path.name} is a readable file in "
+                           f"{' or '.join(map(str, audio.folders))}", LAYOUT)
     return clips
 
 

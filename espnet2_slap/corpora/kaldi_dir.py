@@ -26,7 +26,11 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import soundfile
+
+from espnet2_slap.corpora.sources import note_file
 
 
 class CorpusLayoutError(RuntimeError):
@@ -139,6 +143,61 @@ def write_data_dir(data_dir: Path, clips: Iterable[Clip], labels: Optional[Seque
     shutil.rmtree(data_dir, ignore_errors=True)
     os.replace(partial, data_dir)
     return len(clips)
+
+
+LFS_POINTER_PREFIX = b"version https://git-lfs"
+
+
+def audio_problem(path: Path) -> Tuple[Optional[str], Optional[float]]:
+    """``(None, duration in s)`` for a readable file, else ``(reason, None)``.
+
+    Reads the header only; a Git LFS pointer (a repository cloned without ``git lfs``), an
+    empty file, an unknown format or a file without samples is a problem.
+    """
+    note_file(path)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(LFS_POINTER_PREFIX))
+        if not head:
+            return "an empty file (0 bytes)", None
+        if head == LFS_POINTER_PREFIX:
+            return "a Git LFS pointer, not audio (run 'git lfs pull' in the release)", None
+        info = soundfile.info(str(path))
+    except Exception as err:  # soundfile raises several types for bad files
+        return f"cannot read audio ({' '.join(str(err).split())})", None
+    if info.frames <= 0 or info.samplerate <= 0:
+        return "no audio samples", None
+    return None, info.frames / info.samplerate
+
+
+def keep_readable(corpus: str, clips: Iterable[Clip], require_one: bool = True) -> List[Clip]:
+    """``clips`` whose audio reads, with ``duration`` set from the header.
+
+    Prints one stderr line per skipped file (its path and the reason) and, when any was
+    skipped, one line counting them.
+
+    Raises:
+        CorpusLayoutError: when no clip is readable and ``require_one`` (the message gives
+            the first reason).
+    """
+    kept, skipped = [], []
+    for clip in clips:
+        problem, duration = audio_problem(clip.path)
+        if problem is None:
+            clip.duration = duration
+            kept.append(clip)
+        else:
+            skipped.append((clip.path, problem))
+            print(f"{corpus}: skipping {clip.path}: {problem}", file=sys.stderr)
+    if skipped and not kept and require_one:
+        raise CorpusLayoutError(
+            f"{corpus}: none of the {len(skipped)} audio files is readable, e.g. {skipped[0][0]}: "
+            f"{skipped[0][1]}"
+        )
+    if skipped:
+        print(f"{corpus}: {len(skipped)} of {len(kept) + len(skipped)} audio files cannot be "
+              f"read and are skipped", file=sys.stderr)
+    return kept
 
 
 def fail(error: Exception) -> None:

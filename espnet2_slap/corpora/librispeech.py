@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Sequence
 
 from espnet2_slap.corpora.caption_sets import layout_error, report_missing, run_cli
 from espnet2_slap.corpora.class_sets import keep_readable
+from espnet2_slap.corpora.sources import note_file
 from espnet2_slap.corpora.kaldi_dir import Clip, check_layout, clean_text, write_data_dir
 
 VARIABLE = "LIBRISPEECH"
@@ -46,6 +47,7 @@ def read_clips(subset_dir: Path, out_dir: Path, lowercase: bool = True) -> List[
     """One :class:`Clip` per transcript line whose ``.flac`` exists."""
     clips, missing, total = [], [], 0
     for transcripts in sorted(subset_dir.glob("*/*/*.trans.txt")):
+        note_file(transcripts)
         for line in transcripts.read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue

@@ -24,6 +24,7 @@ from typing import Dict, List, Optional
 import soundfile
 
 from espnet2_slap.corpora.caption_sets import run_cli
+from espnet2_slap.corpora.sources import note_file
 from espnet2_slap.corpora.kaldi_dir import (
     Clip,
     CorpusLayoutError,
@@ -44,6 +45,7 @@ LAYOUT = """  speech_commands_v0.02/             <- SPEECHCOMMANDS points here
 
 def read_list(path: Path) -> set:
     """Relative paths (``word/file.wav``) listed in an official list file."""
+    note_file(path)
     return {line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
 
 

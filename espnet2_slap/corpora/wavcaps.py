@@ -14,31 +14,42 @@ each ``{"num_captions_per_audio": 1, "data": [{"id", "caption", "duration", ...}
 list of items is accepted too), and per-source FLAC folders unpacked from ``Zip_files/``,
 named ``<id>.flac`` (AudioSet_SL: the id with ``.wav`` replaced by ``.flac``). The audio
 folder of a source is the first of ``<A>/<Source>``, ``<A>/<Source>_flac``,
-``<A>/audio/<Source>``, ``<A>/Audio/<Source>``, ``<A>/waveforms/<Source>_flac`` that exists,
-with ``A`` = ``--audio_dir`` or the root.
+``<A>/audio/<Source>``, ``<A>/Audio/<Source>``, ``<A>/waveforms/<Source>_flac`` and the
+zips' own deep path, ``<A>/[Zip_files/<Source>/]mnt/fast/nobackup/scratch4weeks/xm00178/
+WavCaps/data/waveforms/<Source>_flac`` (the zips unpacked in place) that exists, else any
+``*/waveforms/<Source>_flac`` below ``A`` (``A`` = ``--audio_dir`` or the root).
 
-Blacklists: ``json_files/blacklist/*.json`` (``{"AudioSet": ["Y....wav", ...], "FreeSound":
-["<id>", ...]}``) list clips that overlap AudioCaps, Clotho and the zero-shot test sets; every
-file there is applied by default (``--blacklists`` picks some), so those clips are never
-trained on. Clips over 30 s are kept (training crops them). Clips whose FLAC is absent are
-counted and listed in ``<out_dir>/local/`` (partial downloads are common). Writes
-``<out_dir>/wavcaps/``.
+Blacklists (``json_files/blacklist/*.json``, ``{"AudioSet": ["Y....wav", ...], "FreeSound":
+["<id>", ...]}``) name WavCaps clips that are also in other corpora (see
+:data:`KNOWN_BLACKLISTS`): ``blacklist_exclude_test_ac.json`` the AudioCaps val/test and
+Clotho validation/evaluation clips, ``blacklist_exclude_all_ac.json`` every AudioCaps and
+Clotho clip (AudioCaps train included), ``blacklist_exclude_ub8k_esc50_vggsound.json`` the
+zero-shot sets' clips. ``--blacklists all`` (the default) applies every file there, so it also
+drops the ~49k AudioSet_SL clips that are AudioCaps train clips; each source's line says how
+many each file dropped. Every audio header is read: clips whose FLAC is absent, empty or not
+audio are skipped (one line each for unreadable ones), counted and listed in
+``<out_dir>/local/`` (partial downloads are common). Clips over 30 s are kept (training crops
+them). Writes ``<out_dir>/wavcaps/``.
 """
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Optional, Set, Tuple
 
 from espnet2_slap.corpora.caption_sets import (
     AudioIndex,
     caption_clip,
+    first_readable,
     layout_error,
     report_missing,
+    report_unreadable,
     run_cli,
 )
 from espnet2_slap.corpora.kaldi_dir import Clip, check_layout, make_utt_id, write_data_dir
+from espnet2_slap.corpora.sources import note_file
 
 VARIABLE = "WAVCAPS"
 SET_NAME = "wavcaps"
@@ -53,14 +64,24 @@ SOURCES = {
 BLACKLIST_KEYS = {"AudioSet": "AudioSet_SL", "AudioSet_SL": "AudioSet_SL",
                   "FreeSound": "FreeSound", "BBC_Sound_Effects": "BBC_Sound_Effects",
                   "SoundBible": "SoundBible"}
+# the blacklists of github.com/XinhaoMei/WavCaps (data/json_files/blacklist/) and what they hold
+KNOWN_BLACKLISTS = {
+    "blacklist_exclude_test_ac.json": "AudioCaps val+test and Clotho validation+evaluation clips",
+    "blacklist_exclude_all_ac.json": "every AudioCaps and Clotho clip, train included",
+    "blacklist_exclude_ub8k_esc50_vggsound.json": "UrbanSound8K, ESC-50 and VGGSound clips",
+}
+# where the zips put the FLACs when unpacked in place (below the folder they are unzipped in)
+UNZIPPED = Path("mnt/fast/nobackup/scratch4weeks/xm00178/WavCaps/data/waveforms")
+SEARCH_DEPTH = 16  # folder levels searched for */waveforms/<Source>_flac
 LAYOUT = """  <WAVCAPS>/
     json_files/AudioSet_SL/as_final.json
     json_files/BBC_Sound_Effects/bbc_final.json
     json_files/FreeSound/fsd_final.json
     json_files/SoundBible/sb_final.json
-    json_files/blacklist/*.json            (clips overlapping the test sets)
+    json_files/blacklist/*.json            (clips WavCaps shares with other corpora)
     AudioSet_SL/*.flac  BBC_Sound_Effects/*.flac  FreeSound/*.flac  SoundBible/*.flac
-                        (or <Source>_flac/, audio/<Source>/, waveforms/<Source>_flac/;
+                        (or <Source>_flac/, audio/<Source>/, waveforms/<Source>_flac/, or
+                         where the zips unpack: mnt/.../WavCaps/data/waveforms/<Source>_flac/;
                          or under --audio_dir)"""
 
 
@@ -71,17 +92,63 @@ def audio_file_name(source: str, clip_id: str) -> str:
     return f"{clip_id}.flac"
 
 
-def source_audio_folder(base: Path, source: str) -> Optional[Path]:
-    """The first existing audio folder of ``source`` under ``base``."""
-    for folder in (base / source, base / f"{source}_flac", base / "audio" / source,
-                   base / "Audio" / source, base / "waveforms" / f"{source}_flac"):
+def fixed_audio_folders(base: Path, source: str) -> List[Path]:
+    """The audio folders of ``source`` looked for first, in order."""
+    return [base / source, base / f"{source}_flac", base / "audio" / source,
+            base / "Audio" / source, base / "waveforms" / f"{source}_flac",
+            base / UNZIPPED / f"{source}_flac",
+            base / "Zip_files" / source / UNZIPPED / f"{source}_flac"]
+
+
+def search_waveforms(base: Path, source: str) -> List[Path]:
+    """Every ``*/waveforms/<Source>_flac`` folder below ``base`` (breadth first, sorted).
+
+    Hidden folders, ``json_files`` and ``*_flac`` folders (audio) are not descended into.
+    """
+    wanted, found, level = f"{source}_flac", [], [base]
+    seen = set()
+    for _ in range(SEARCH_DEPTH):
+        below = []
+        for folder in level:
+            try:
+                entries = sorted((e for e in os.scandir(folder) if e.is_dir()),
+                                 key=lambda e: e.name)
+            except OSError:
+                continue
+            for entry in entries:
+                path = Path(entry.path)
+                if entry.name == wanted and folder.name == "waveforms":
+                    found.append(path)
+                elif not (entry.name.startswith(".") or entry.name == "json_files"
+                          or entry.name.endswith("_flac")):
+                    real = os.path.realpath(path)
+                    if real not in seen:
+                        seen.add(real)
+                        below.append(path)
+        if found or not below:
+            break
+        level = below
+    return found
+
+
+def source_audio_folder(base: Path, source: str) -> Tuple[Optional[Path], List[str]]:
+    """``(the audio folder of source or None, what was searched)`` under ``base``."""
+    fixed = fixed_audio_folders(base, source)
+    for folder in fixed:
         if folder.is_dir():
-            return folder
-    return None
+            return folder, []
+    found = search_waveforms(base, source)
+    if len(found) > 1:
+        print(f"wavcaps {source}: several audio folders, using the first: "
+              f"{', '.join(map(str, found))}", file=sys.stderr)
+    searched = [str(f) for f in fixed] + [f"every */waveforms/{source}_flac below {base} "
+                                          f"({SEARCH_DEPTH} levels)"]
+    return (found[0] if found else None), searched
 
 
 def read_items(path: Path, root: Path) -> List[dict]:
     """The items of one source's JSON file."""
+    note_file(path)
     try:
         content = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
@@ -92,8 +159,9 @@ def read_items(path: Path, root: Path) -> List[dict]:
     return items
 
 
-def read_blacklists(root: Path, names: str) -> Dict[str, Set[str]]:
-    """``{source: ids}`` from ``json_files/blacklist/`` (``names``: all, none, or a,b.json)."""
+def read_blacklists(root: Path, names: str) -> Dict[str, Dict[str, Set[str]]]:
+    """``{file name: {source: ids}}`` from ``json_files/blacklist/`` (``names``: all, none,
+    or a,b.json)."""
     if names == "none":
         return {}
     folder = root / "json_files" / "blacklist"
@@ -108,50 +176,65 @@ def read_blacklists(root: Path, names: str) -> Dict[str, Set[str]]:
         absent = [str(f) for f in files if not f.is_file()]
         if absent:
             raise layout_error(VARIABLE, root, f"no blacklist {', '.join(absent)}", LAYOUT)
-    blocked: Dict[str, Set[str]] = {}
+    blocked: Dict[str, Dict[str, Set[str]]] = {}
     for path in files:
+        note_file(path)
         content = json.loads(path.read_text(encoding="utf-8"))
         for key, ids in content.items():
             if key not in BLACKLIST_KEYS:
                 raise layout_error(VARIABLE, root, f"{path}: unknown key {key!r} (known: "
                                    f"{', '.join(BLACKLIST_KEYS)})", LAYOUT)
-            blocked.setdefault(BLACKLIST_KEYS[key], set()).update(str(i) for i in ids)
+            blocked.setdefault(path.name, {}).setdefault(BLACKLIST_KEYS[key], set()).update(
+                str(i) for i in ids)
+    for name in blocked:
+        print(f"wavcaps: applying {name} ({KNOWN_BLACKLISTS.get(name, 'not a WavCaps list')})",
+              file=sys.stderr)
     return blocked
 
 
-def read_source(root: Path, source: str, audio_base: Path, blocked: Set[str],
-                out_dir: Path) -> List[Clip]:
-    """The clips of one source whose FLAC exists and whose id is not blacklisted."""
+def read_source(root: Path, source: str, audio_base: Path,
+                blocked: Dict[str, Dict[str, Set[str]]], out_dir: Path) -> List[Clip]:
+    """The clips of one source whose FLAC exists and reads and whose id is not blacklisted."""
     metadata, short = SOURCES[source]
     items = read_items(root / "json_files" / source / metadata, root)
-    folder = source_audio_folder(audio_base, source)
+    folder, searched = source_audio_folder(audio_base, source)
     if folder is None:
-        raise layout_error(VARIABLE, root, f"no audio folder for {source} under {audio_base}",
-                           LAYOUT)
+        raise layout_error(VARIABLE, root, f"no audio folder for {source}; searched "
+                           f"{', '.join(searched)} (give --audio_dir, the folder holding the "
+                           f"per-source FLAC folders)", LAYOUT)
     audio = AudioIndex([folder])
-    clips, missing, excluded = [], [], 0
+    lists = {name: ids.get(source, set()) for name, ids in blocked.items()}
+    excluded = {name: 0 for name in lists}
+    clips, missing, unreadable, dropped = [], [], [], 0
     for item in items:
         clip_id = str(item.get("id", ""))
         if not clip_id or "caption" not in item:
             raise layout_error(VARIABLE, root, f"{metadata}: an item without 'id' or "
                                f"'caption': {str(item)[:200]}", LAYOUT)
-        if clip_id in blocked:
-            excluded += 1
+        hits = [name for name, ids in lists.items() if clip_id in ids]
+        if hits:
+            dropped += 1
+            for name in hits:
+                excluded[name] += 1
             continue
         path = audio.find([audio_file_name(source, clip_id)])
         if path is None:
             missing.append(audio_file_name(source, clip_id))
             continue
-        duration = item.get("duration")
+        path, duration = first_readable(f"wavcaps {source}", [path], unreadable)
+        if path is None:
+            continue
         clip = caption_clip(make_utt_id(f"wavcaps-{short}", Path(clip_id).stem if
                                         source == "AudioSet_SL" else clip_id),
-                            path, [item["caption"]],
-                            float(duration) if duration is not None else None)
+                            path, [item["caption"]], duration)
         if clip is not None:
             clips.append(clip)
-    print(f"wavcaps {source}: {len(clips)} clips, {excluded} blacklisted, {len(missing)} "
-          f"without audio, of {len(items)}", file=sys.stderr)
+    by_list = ", ".join(f"{name}: {n}" for name, n in sorted(excluded.items()))
+    print(f"wavcaps {source}: {len(clips)} clips, {dropped} blacklisted"
+          f"{f' ({by_list})' if by_list else ''}, {len(missing)} without audio, "
+          f"{len(unreadable)} unreadable, of {len(items)} (audio: {folder})", file=sys.stderr)
     report_missing(f"wavcaps_{short}", missing, len(items), out_dir)
+    report_unreadable(f"wavcaps_{short}", unreadable, len(items), out_dir)
     return clips
 
 
@@ -168,8 +251,7 @@ def prepare(root: Optional[str], out_dir: str, sources: str = ",".join(SOURCES),
     blocked = read_blacklists(release, blacklists)
     audio_base = Path(audio_dir) if audio_dir else release
     clips = [clip for source in chosen
-             for clip in read_source(release, source, audio_base, blocked.get(source, set()),
-                                     Path(out_dir))]
+             for clip in read_source(release, source, audio_base, blocked, Path(out_dir))]
     if not clips:
         raise layout_error(VARIABLE, root, "no clip with audio found", LAYOUT)
     return {SET_NAME: write_data_dir(Path(out_dir) / SET_NAME, clips, refs=True)}
@@ -184,10 +266,13 @@ def get_parser():
     parser.add_argument("--sources", default=",".join(SOURCES),
                         help="comma-separated sources to include (default: all four)")
     parser.add_argument("--blacklists", default="all",
-                        help="files of json_files/blacklist/ to apply: 'all' (default), "
-                        "'none', or comma-separated file names")
+                        help="files of json_files/blacklist/ to apply: 'all' (default: every "
+                        "file, which drops every AudioCaps/Clotho clip WavCaps shares, train "
+                        "included), 'none', or comma-separated file names, e.g. "
+                        "blacklist_exclude_test_ac.json (test-set overlap only)")
     parser.add_argument("--audio_dir", default=None,
-                        help="folder holding the per-source FLAC folders (default: --root)")
+                        help="folder holding the per-source FLAC folders, or where the zips "
+                        "were unpacked (default: --root)")
     return parser
 
 

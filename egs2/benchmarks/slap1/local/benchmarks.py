@@ -8,9 +8,17 @@ The model is an experiment directory (``config.yaml`` + ``--inference_model``), 
 ``.zip`` from ``slap_pack`` or a model-zoo tag. Each set found through ``<data_dir>/<corpus>/status``
 (written by ``local/data.sh``) is embedded once with ``slap_inference`` and scored with
 ``slap_score`` (both reused in-process, the model loaded once). Results live in
-``<exp_dir>/<model hash>/<set>/`` under stamps keyed by the model hash, the data files and the
-options (prompts for zero-shot sets), so a re-run recomputes only what changed or is new.
-Writes ``<exp_dir>/<model hash>/RESULTS.md`` laid out like the paper's Tables 1-3.
+``<exp_dir>/<model hash>/<set>/`` under stamps keyed by the model hash, the data files, what
+the set was prepared from (``prepared_from.json``: its folders' file names, sizes and
+modification times) and the options (prompts for zero-shot sets), so a re-run recomputes only
+what changed or is new.
+
+A prepared set whose folders changed since its preparation (a missing clip added, a file
+replaced) is prepared again first, with the command it was prepared with, and says so; a set
+that fails is reported as failed and the others are still scored. Writes
+``<exp_dir>/<model hash>/RESULTS.md`` laid out like the paper's Tables 1-3, with every result
+cached for the model (sets outside ``--corpora`` or skipped in this run included, marked as
+from an earlier run).
 """
 
 import argparse
@@ -20,16 +28,19 @@ import shlex
 import shutil
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import yaml
 
 from espnet2_slap.bin import slap_inference, slap_score
+from espnet2_slap.corpora import sources
 from espnet2_slap.inference.prompts import as_template_list
 from espnet2_slap.inference.slap_inference import SLAPInference
 from espnet2_slap.utils.model_source import ModelSourceError, resolve_slap_model
 from espnet2_slap.metrics.paper_tables import BENCHMARKS, ModelIdentity, SetStatus, render_results
+from espnet2_slap.utils.atomic_files import atomic_write_text
 
 # corpus (data/<corpus>/) -> (db.sh variable, [(benchmark, data dir written by its preparation)])
 CORPORA: Dict[str, Tuple[str, List[Tuple[str, str]]]] = {
@@ -167,10 +178,39 @@ def read_stamp(path: Path) -> Optional[str]:
     return path.read_text().strip() if path.is_file() else None
 
 
+def refresh_corpus(data_dir: Path, corpus: str, variable: str, status: str) -> str:
+    """Prepare ``corpus`` again when what it was prepared from changed; returns its status.
+
+    ``local/data.sh`` keeps a corpus prepared from the same ``VAR=path``; this compares each
+    of its sets with the signatures in ``prepared_from.json`` (see
+    :mod:`espnet2_slap.corpora.sources`) and re-runs the recorded preparation on a change.
+    """
+    if not status.startswith("prepared"):
+        return status
+    sets = [data_dir / corpus / subdir for _, subdir in CORPORA[corpus][1]]
+    for data in sets:
+        found = sources.changes(data) if (data / "wav.scp").is_file() else None
+        if not found:
+            continue
+        print(f"{corpus}: {variable} changed since {data.name} was prepared "
+              f"({'; '.join(found[:3])}{'; ...' if len(found) > 3 else ''}): preparing it again")
+        ok, log = sources.prepare_again(data, data_dir / corpus / "prepare.log")
+        sys.stderr.write(log)
+        if not ok:
+            lines = [line for line in log.splitlines() if line.startswith("error:")]
+            reason = lines[0] if lines else (log.strip().splitlines() or ["failed"])[-1]
+            status = f"skipped: {reason}"
+            atomic_write_text(data_dir / corpus / "status", status + "\n")
+            print(f"{corpus}: {status} (full message: {data_dir / corpus / 'prepare.log'})")
+        return status
+    return status
+
+
 def embed_set(model: Model, name: str, data: Path, out: Path, options) -> str:
     """Audio embeddings (and captions) of ``data`` in ``out``; returns the stamp key."""
     caption = options.caption == "true" and name in CAPTION_SETS
-    key = key_of("embed", model.identity.sha256, sha256_of(data / "wav.scp"), caption, options.beam_size,
+    key = key_of("embed", model.identity.sha256, sha256_of(data / "wav.scp"),
+                 sources.recorded_digest(data), caption, options.beam_size,
                  options.max_caption_length)
     if read_stamp(out / "embed.stamp") == key and (out / "audio_embeds.scp").is_file():
         return key
@@ -184,7 +224,7 @@ def embed_set(model: Model, name: str, data: Path, out: Path, options) -> str:
         "--batch_tokens", str(options.batch_tokens),
     ])
     slap_inference.run(args, model.slap)
-    (out / "embed.stamp").write_text(key + "\n")
+    atomic_write_text(out / "embed.stamp", key + "\n")
     return key
 
 
@@ -206,8 +246,29 @@ def score_set(model: Model, name: str, data: Path, out: Path, embed_key: str, pr
             argv += ["--ensemble_templates", *used["ensemble"]]
     shutil.rmtree(score_dir, ignore_errors=True)
     slap_score.run(slap_score.get_parser().parse_args(argv), model.slap)
-    (score_dir / "stamp").write_text(key + "\n")
+    atomic_write_text(score_dir / "stamp", key + "\n")
     return json.loads((score_dir / "results.json").read_text(encoding="utf-8")), False
+
+
+def cached_result(exp: Path, name: str) -> Optional[Tuple[dict, Optional[dict]]]:
+    """``(results, prompts used)`` scored earlier for this model, None when there are none."""
+    score_dir = exp / name / "score"
+    if read_stamp(score_dir / "stamp") is None or not (score_dir / "results.json").is_file():
+        return None
+    try:
+        summary = json.loads((score_dir / "results.json").read_text(encoding="utf-8"))
+        used = json.loads((score_dir / USED_FILE).read_text(encoding="utf-8")).get("prompts")
+    except FileNotFoundError:
+        used = None
+    except ValueError:
+        return None
+    if used is None and summary.get("template"):  # scored before the prompts were written
+        used = {"template": summary["template"],
+                "ensemble": summary.get("ensemble_templates") or [], "labels": []}
+    return summary, used
+
+
+USED_FILE = "benchmark.json"
 
 
 def main(argv: Optional[List[str]] = None) -> Path:
@@ -220,10 +281,10 @@ def main(argv: Optional[List[str]] = None) -> Path:
     exp.mkdir(parents=True, exist_ok=True)
     print(f"model {options.model} ({model.identity.kind}), sha256 {model.identity.sha256[:12]}; results in {exp}")
 
-    results, statuses, used_prompts = {}, [], {}
+    results, statuses, used_prompts, failed = {}, [], {}, []
     for corpus in options.corpora:
         variable, sets = CORPORA[corpus]
-        status = corpus_status(data_dir, corpus)
+        status = refresh_corpus(data_dir, corpus, variable, corpus_status(data_dir, corpus))
         for name, subdir in sets:
             data = data_dir / corpus / subdir
             if status.startswith("skipped"):
@@ -240,9 +301,17 @@ def main(argv: Optional[List[str]] = None) -> Path:
             if task == "zeroshot" and name not in prompts:
                 raise SystemExit(f"error: --prompts {options.prompts} has no entry for {name}")
             started = time.time()
-            embed_key = embed_set(model, name, data, exp / name, options)
-            summary, cached = score_set(model, name, data, exp / name, embed_key, prompts.get(name),
-                                        options.prompt_ensemble == "true")
+            try:
+                embed_key = embed_set(model, name, data, exp / name, options)
+                summary, cached = score_set(model, name, data, exp / name, embed_key,
+                                            prompts.get(name), options.prompt_ensemble == "true")
+            except Exception as err:  # one broken set never stops the others
+                traceback.print_exc()
+                reason = f"failed: {type(err).__name__}: {' '.join(str(err).split())}"[:300]
+                print(f"{name}: {reason}")
+                statuses.append(SetStatus(name, variable, reason))
+                failed.append(name)
+                continue
             results[name] = summary
             statuses.append(SetStatus(name, variable, "scored", summary.get("n_clips")))
             if task == "zeroshot":
@@ -250,15 +319,56 @@ def main(argv: Optional[List[str]] = None) -> Path:
                 used_prompts[name] = dict(prompts[name], labels=labels)
                 if options.prompt_ensemble != "true":
                     used_prompts[name]["ensemble"] = []
+            atomic_write_text(exp / name / "score" / USED_FILE,
+                              json.dumps({"prompts": used_prompts.get(name)}, indent=1) + "\n")
             print(f"{name}: {'cached results (same model, data and options)' if cached else 'scored'} "
                   f"({summary.get('n_clips')} clips, {time.time() - started:.1f} s)")
 
+    earlier = add_earlier_results(exp, results, statuses, used_prompts)
     command = options.command or " ".join(shlex.quote(a) for a in [sys.argv[0]] + list(argv or sys.argv[1:]))
     markdown = render_results(model.identity, results, statuses, used_prompts, command,
                               ensemble=options.prompt_ensemble == "true")
-    (exp / "RESULTS.md").write_text(markdown, encoding="utf-8")
+    if earlier:
+        markdown = markdown.rstrip("\n") + "\n\n" + "\n".join(
+            ["Results of an earlier run of this model (not scored by this command), shown "
+             "because they are cached in this folder:", ""]
+            + [f"- {name}: {why}" for name, why in earlier]) + "\n"
+    atomic_write_text(exp / "RESULTS.md", markdown)
     print(f"wrote {exp / 'RESULTS.md'}")
+    if failed:
+        raise SystemExit(f"error: {len(failed)} set(s) failed: {', '.join(failed)} (the others are "
+                         f"in {exp / 'RESULTS.md'}; tracebacks above)")
     return exp / "RESULTS.md"
+
+
+def add_earlier_results(exp: Path, results: dict, statuses: List[SetStatus],
+                        used_prompts: dict) -> List[Tuple[str, str]]:
+    """Add every set cached for this model but not scored in this run to ``results``;
+    returns ``[(set, why it was not scored now)]``."""
+    earlier = []
+    for variable, sets in CORPORA.values():
+        for name, _ in sets:
+            if name in results:
+                continue
+            found = cached_result(exp, name)
+            if found is None:
+                continue
+            summary, used = found
+            now = next((s for s in statuses if s.name == name), None)
+            why = now.status if now else "not in --corpora"
+            if now is not None and now.status.startswith("failed"):
+                continue  # its cache was cleared before the failed attempt
+            results[name] = summary
+            if used and BENCHMARKS[name][1] == "zeroshot":
+                used_prompts[name] = used
+            entry = SetStatus(name, variable, "scored", summary.get("n_clips"))
+            if now is None:
+                statuses.append(entry)
+            else:
+                statuses[statuses.index(now)] = entry
+            earlier.append((name, why))
+            print(f"{name}: results of an earlier run shown ({why})")
+    return earlier
 
 
 if __name__ == "__main__":

@@ -299,3 +299,45 @@ def test_classify_takes_a_prompt_ensemble(tiny_exp):
     probs = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
     assert [label for label, _ in ranked] == [labels[i] for i in np.argsort(-probs, kind="stable")]
     np.testing.assert_allclose([p for _, p in ranked], np.sort(probs)[::-1], rtol=1e-5)
+
+
+def test_a_set_that_fails_is_reported_and_the_others_are_scored(tmp_path, monkeypatch, capsys):
+    driver = load_driver()
+    from espnet2_slap.corpora import clotho, esc50
+
+    data = tmp_path / "data"
+    for corpus, module, built in (("esc50", esc50, mini.esc50(tmp_path / "esc")),
+                                  ("clotho", clotho, mini.clotho(tmp_path / "clotho"))):
+        argv = ["--root", str(built["root"]), "--out_dir", str(data / corpus)]
+        module.main(argv + (["--splits", "evaluation"] if corpus == "clotho" else []))
+        (data / corpus / "status").write_text(f"prepared from X={built['root']}\n")
+
+    class StubModel:
+        def __init__(self, *args):
+            self.identity = ModelIdentity("m.zip", "packed archive", "cd" * 32, "config.yaml", {})
+
+    def embed_set(model, name, data_path, out, options):
+        if name == "clotho":
+            raise RuntimeError("Error opening 'broken.wav': Format not recognised.")
+        out.mkdir(parents=True, exist_ok=True)
+        return "key"
+
+    def score_set(model, name, data_path, out, key, prompts, ensemble):
+        (out / "score").mkdir(parents=True, exist_ok=True)
+        return zeroshot_summary(50.0), False
+
+    monkeypatch.setattr(driver, "Model", StubModel)
+    monkeypatch.setattr(driver, "embed_set", embed_set)
+    monkeypatch.setattr(driver, "score_set", score_set)
+    with pytest.raises(SystemExit, match=r"1 set\(s\) failed: clotho"):
+        driver.main(["--model", "m.zip", "--data_dir", str(data), "--exp_dir", str(tmp_path / "exp"),
+                     "--prompts", str(RECIPE / "conf" / "prompts.yaml"),
+                     "--corpora", "clotho", "esc50"])
+    out = capsys.readouterr()
+    assert "clotho: failed: RuntimeError: Error opening 'broken.wav'" in out.out
+    assert "Traceback" in out.err  # for whoever debugs it
+    markdown = (tmp_path / "exp" / ("cd" * 6) / "RESULTS.md").read_text()
+    sets = {row[0]: row[1:] for row in table_rows(markdown, "Sets")}
+    assert sets["clotho"][1].startswith("failed: RuntimeError") and sets["esc50"][1] == "scored"
+    table2 = {row[0]: row[1:] for row in table_rows(markdown, "Table 2")}
+    assert table2["**this model, one prompt**"][0] == "50.0"

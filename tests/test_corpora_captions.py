@@ -330,3 +330,12 @@ def test_wavcaps_readme_says_which_blacklist_does_what():
     assert "captioning" in rows["blacklist_exclude_test_ac.json"]  # the authors' pretraining
     assert "retrieval" in rows["blacklist_exclude_ub8k_esc50_vggsound.json"]
     assert "`--blacklists all`" in section and "AudioCaps train" in section
+
+
+def test_audiocaps_readme_names_the_downloaders_layouts_read():
+    readme = (REPO / "egs2" / "audiocaps" / "slap1" / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in readme.splitlines() if line.startswith("| ")]
+    aac = [r for r in rows if r.startswith("| aac-datasets 0.6")]
+    download = [r for r in rows if r.startswith("| audiocaps-download")]
+    assert aac and "AUDIOCAPS/csv_files_v1/<split>.csv" in aac[0] and "audio_32000Hz" in aac[0]
+    assert download and "<split>/<audiocap_id>.ogg" in download[0] and "dataset/" in download[0]

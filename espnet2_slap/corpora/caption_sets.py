@@ -13,6 +13,11 @@ one caption per clip each time the clip is loaded (``SLAPPreprocessor``), so a c
 example and two of its captions are never in one batch. Its name starts with ``utt2`` so the
 recipe's filters treat it as a per-utterance file.
 
+Every audio header is read at preparation: a clip whose file is absent or unreadable is
+skipped and counted (:func:`report_missing`, :func:`report_unreadable`); the CLIs of every
+corpus run through :func:`run_cli`, which also records what each set was made from
+(``prepared_from.json``, :mod:`espnet2_slap.corpora.sources`).
+
 ``python -m espnet2_slap.corpora.caption_sets combine --out_dir data/x data/a data/b`` joins
 caption sets (e.g. WavCaps + AudioCaps train + Clotho development for pretraining).
 """

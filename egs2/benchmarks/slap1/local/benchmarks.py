@@ -189,7 +189,13 @@ def refresh_corpus(data_dir: Path, corpus: str, variable: str, status: str) -> s
         return status
     sets = [data_dir / corpus / subdir for _, subdir in CORPORA[corpus][1]]
     for data in sets:
-        found = sources.changes(data) if (data / "wav.scp").is_file() else None
+        if not (data / "wav.scp").is_file():
+            continue
+        found = sources.changes(data)
+        if found is None:
+            print(f"{corpus}: {data.name} was prepared before preparations recorded their "
+                  f"sources; not checked for changes (delete {data_dir / corpus / 'status'} "
+                  f"to prepare it again)")
         if not found:
             continue
         print(f"{corpus}: {variable} changed since {data.name} was prepared "

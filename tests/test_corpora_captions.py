@@ -21,6 +21,7 @@ from caption_miniatures import (
     build_wavcaps,
     counts,
     read_table,
+    tone,
 )
 from espnet2_slap.corpora import audiocaps, caption_sets, clotho, wavcaps
 from espnet2_slap.corpora.kaldi_dir import make_utt_id
@@ -339,3 +340,17 @@ def test_audiocaps_readme_names_the_downloaders_layouts_read():
     download = [r for r in rows if r.startswith("| audiocaps-download")]
     assert aac and "AUDIOCAPS/csv_files_v1/<split>.csv" in aac[0] and "audio_32000Hz" in aac[0]
     assert download and "<split>/<audiocap_id>.ogg" in download[0] and "dataset/" in download[0]
+
+
+def test_clotho_lenient_match_never_takes_another_rows_file(tmp_path, capsys):
+    root = build_clotho(tmp_path / "clotho")
+    (root / "development" / CLOTHO_LEADING_SPACE).unlink()
+    # "leading space.wav" is a row of its own: the row " leading space.wav" has no audio
+    tone(root / "development" / "leading space.wav", 1.0)
+    with open(root / "clotho_captions_development.csv", "a", encoding="utf-8") as handle:
+        handle.write("leading space.wav,a,b,c,d,e\n")
+    clotho.prepare(str(root), str(tmp_path / "data"), splits="development")
+    err = capsys.readouterr().err
+    assert "clotho_development: 1 of 5 clips have no audio file" in err and "not on disk" not in err
+    missing = tmp_path / "data" / "local" / "clotho_development_missing_audio.txt"
+    assert missing.read_text() == f"{CLOTHO_LEADING_SPACE}\n"

@@ -23,7 +23,7 @@ absent or unreadable (empty, not audio) are skipped with one line each and count
 
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from espnet2_slap.corpora.caption_sets import (
     AudioIndex,
@@ -70,12 +70,13 @@ def find_release(root: Optional[str]) -> Path:
     return release
 
 
-def find_audio(audio: AudioIndex, name: str, set_name: str) -> List[Path]:
-    """The files for the CSV's ``name``: verbatim, else the lenient match (named on stderr)."""
+def find_audio(audio: AudioIndex, name: str, set_name: str, listed: Set[str]) -> List[Path]:
+    """The files for the CSV's ``name``: verbatim, else the lenient match (named on stderr)
+    unless that file is itself a name of the CSV (``listed``)."""
     exact = audio.find_all([name])
     if exact:
         return exact
-    near = audio.find_near(name)
+    near = [path for path in audio.find_near(name) if path.name not in listed]
     for path in near[:1]:
         print(f"{set_name}: the CSV's file name {name!r} is not on disk; using {path.name!r} "
               f"({path}), the same name but for white space or Unicode form", file=sys.stderr)
@@ -94,9 +95,10 @@ def read_split(release: Path, split: str, out_dir: Path) -> List[Clip]:
         raise layout_error(VARIABLE, release, f"no audio folder {split}/ or "
                            f"clotho_audio_files/{split}/", LAYOUT)
     set_name = f"clotho_{split}"
+    listed = {row["file_name"] for row in rows}
     clips, missing, unreadable = [], [], []
     for row in rows:
-        candidates = find_audio(audio, row["file_name"], set_name)
+        candidates = find_audio(audio, row["file_name"], set_name, listed)
         if not candidates:
             missing.append(row["file_name"])
             continue

@@ -81,7 +81,7 @@ def folder_signature(folder: str) -> Optional[dict]:
     """``{"files": n, "stats": sha256}`` of a folder's entries, None when it is no folder."""
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except (FileNotFoundError, NotADirectoryError):
+    except OSError:  # absent, not a folder, not readable
         return None
     digest, files = hashlib.sha256(), 0
     for entry in entries:
@@ -170,8 +170,11 @@ def prepare_again(set_dir, log_path=None) -> Tuple[bool, str]:
     manifest = read_manifest(set_dir)
     if manifest is None or not manifest.get("module"):
         return False, f"error: {set_dir}: no {MANIFEST} saying how it was prepared\n"
-    done = subprocess.run([sys.executable, "-m", manifest["module"], *manifest["argv"]],
-                          cwd=manifest.get("cwd") or None, capture_output=True, text=True)
+    try:
+        done = subprocess.run([sys.executable, "-m", manifest["module"], *manifest["argv"]],
+                              cwd=manifest.get("cwd") or None, capture_output=True, text=True)
+    except OSError as err:  # e.g. the folder it was prepared from is gone
+        return False, f"error: cannot prepare {set_dir} again: {err}\n"
     if log_path is not None:
         atomic_write_text(log_path, done.stderr)
     return done.returncode == 0, done.stderr

@@ -22,10 +22,14 @@ install_requires = [
     "tqdm",
 ]
 
+ONNX_REQUIRES = ["onnx>=1.17", "onnxruntime>=1.20"]
+
 extras_require = {
     # FlashAttention varlen kernels: GPU only, never required.
     "gpu": ["flash-attn"],
-    "test": ["pytest>=8", "pytest-timeout"],
+    # ONNX export (slap_export_onnx) and running the exported towers without PyTorch.
+    "onnx": ONNX_REQUIRES,
+    "test": ["pytest>=8", "pytest-timeout"] + ONNX_REQUIRES,
 }
 
 setup(

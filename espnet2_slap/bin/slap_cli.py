@@ -4,6 +4,7 @@
     slap classify a.wav b.flac --model packed_model.zip --labels dog "church bell" piano
     slap search   sounds/ --model packed_model.zip --query "a dog barks" --top-k 5
     slap caption  a.wav --model packed_model.zip --beam-size 3
+    slap locate   clip.wav --model packed_model.zip --query "a dog barks"
 
 Folders are scanned (recursively) for audio files. A file that cannot be used (unreadable,
 empty, NaN samples) is reported on stderr and skipped; the others are still processed. The
@@ -65,6 +66,11 @@ def get_parser() -> argparse.ArgumentParser:
     search.add_argument("--index", help="an index from 'slap embed' instead of paths")
     search.add_argument("--query", required=True, action="append", help="text query (repeatable)")
     search.add_argument("--top-k", type=int, default=5, help="files printed per query (default: 5)")
+    search.add_argument("--rerank-weight", type=float, default=None,
+                        help="re-rank the best --rerank-depth files by cosine + WEIGHT * the "
+                        "caption decoder's mean log-likelihood of the query (default: off)")
+    search.add_argument("--rerank-depth", type=int, default=20,
+                        help="files re-ranked per query (default: 20)")
 
     caption = sub.add_parser("caption", parents=[common], help="describe audio files in words")
     caption.add_argument("paths", nargs="+", help="audio files or folders")
@@ -72,6 +78,17 @@ def get_parser() -> argparse.ArgumentParser:
                          help="beam search width, 1 for greedy decoding (default: 1)")
     caption.add_argument("--max-length", type=int, default=30,
                          help="most tokens per caption (default: 30)")
+
+    locate = sub.add_parser("locate", parents=[common], help="where in a clip a sound is heard")
+    locate.add_argument("paths", nargs="+", help="audio files or folders")
+    locate.add_argument("--query", required=True, action="append", help="text query (repeatable)")
+    locate.add_argument("--threshold", type=float, default=None,
+                        help="cosine similarity above which a time step is reported (default: "
+                        "halfway between the curve's min and max)")
+    locate.add_argument("--plot-dir", default=".",
+                        help="folder for <file>.locate.png, the curve over the spectrogram "
+                        "(default: .)")
+    locate.add_argument("--no-plot", action="store_true", help="write no PNG")
     return parser
 
 
@@ -155,7 +172,14 @@ def run(args: argparse.Namespace) -> Tuple[object, List[Tuple[str, str]]]:
     if args.command == "search":
         if args.index is None:
             index = embed_waves(slap, waves, args)
-        return dict(zip(args.query, slap.retrieve_audio(args.query, index, args.top_k))), problems
+        hits = slap.retrieve_audio(args.query, index, args.top_k, args.rerank_weight,
+                                   args.rerank_depth, None if args.index else waves)
+        return dict(zip(args.query, hits)), problems
+    if args.command == "locate":
+        from espnet2_slap.inference.locate import locate_waves
+
+        plot_dir = None if args.no_plot else args.plot_dir
+        return locate_waves(slap, waves, args.query, args.threshold, plot_dir), problems
     captions = {}
     for keys, batch in in_batches(waves, 1, "captioning", args.quiet):
         captions.update(
@@ -174,6 +198,13 @@ def print_result(command: str, result, as_json: bool) -> None:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     elif command == "embed":
         print(f"wrote {result['files']} embeddings to {result['index']}")
+    elif command == "locate":
+        for key, located in result.items():
+            print(key + (f"  (plot: {located['png']})" if located["png"] else ""))
+            for query, curve in located["queries"].items():
+                print(f"  {query!r} (threshold {curve['threshold']:.3f}):")
+                for start, end in curve["segments"]:
+                    print(f"    {start:7.2f} s - {end:7.2f} s")
     elif command in ("classify", "search"):
         for key, ranked in result.items():
             print(key)

@@ -53,6 +53,19 @@ def get_parser() -> argparse.ArgumentParser:
         "renormalised (prompt ensemble), scored beside the single --template",
     )
     parser.add_argument("--ngpu", type=int, default=0, help="0: CPU, 1: the first GPU")
+    parser.add_argument(
+        "--rerank_depth", type=int, default=0,
+        help="retrieval: also re-rank each text query's top N clips by cosine + w * the caption "
+        "decoder's mean log-likelihood of the query (0: off); audio is read from wav.scp",
+    )
+    parser.add_argument("--rerank_weight", type=float, help="re-ranking: the mix weight w")
+    parser.add_argument(
+        "--rerank_valid_dir",
+        help="re-ranking: a data dir (wav.scp, text_refs/text) on which w is chosen from "
+        "--rerank_weights, when --rerank_weight is not given",
+    )
+    parser.add_argument("--rerank_weights", type=float, nargs="+",
+                        help="re-ranking: the weights tried on --rerank_valid_dir")
     parser.add_argument("--log_level", default="INFO", help="logging level (INFO, WARNING, ...)")
     return parser
 
@@ -88,8 +101,8 @@ def load_audio_embeddings(inference_dir: Path) -> Tuple[List[str], np.ndarray]:
     return keys, np.stack([loaded[k] for k in keys])
 
 
-def score_retrieval(slap: SLAPInference, args, keys, audio, out: Path) -> Tuple[dict, str]:
-    data_dir = Path(args.data_dir)
+def read_references(data_dir: Path, keys: List[str]) -> Tuple[Path, Dict[str, list]]:
+    """The reference captions of ``keys`` (``text_refs``, else ``text``) and their file."""
     refs_file = data_dir / "text_refs" if (data_dir / "text_refs").is_file() else data_dir / "text"
     references = read_table(refs_file, multi=True)
     missing = [k for k in keys if k not in references]
@@ -99,6 +112,12 @@ def score_retrieval(slap: SLAPInference, args, keys, audio, out: Path) -> Tuple[
     caption_to_audio = np.array([i for i, _ in captions])
     text = slap.embed_text([c for _, c in captions])
     result = evaluate_retrieval(text @ audio.T, caption_to_audio)
+    return refs_file, references
+
+
+def score_retrieval(slap: SLAPInference, args, keys, audio, out: Path) -> Tuple[dict, str]:
+    data_dir = Path(args.data_dir)
+    refs_file, references = read_references(data_dir, keys)
     plot_rank_distribution(
         result.text_to_audio.ranks, result.audio_to_text.ranks, out / "rank_distribution.png",
         title=f"{data_dir.name}: rank of the correct item",
@@ -110,6 +129,14 @@ def score_retrieval(slap: SLAPInference, args, keys, audio, out: Path) -> Tuple[
     predictions_file = Path(args.inference_dir) / "captions"
     if predictions_file.is_file():
         predictions = read_table(predictions_file, allow_empty=True)
+    if args.rerank_depth > 0:
+        from espnet2_slap.inference.rerank import rerank_data_dir
+
+        summary["rerank"], rerank_md = rerank_data_dir(
+            slap, args, keys, text @ audio.T, [c for _, c in captions], caption_to_audio,
+            read_references,
+        )
+        markdown += "\n" + rerank_md
         predictions = {k: predictions.get(k, "") for k in keys}
         captioning = evaluate_captions(predictions, {k: references[k] for k in keys})
         summary["captioning"] = to_jsonable(captioning)

@@ -216,10 +216,25 @@ class SLAPInference:
         return EmbeddingIndex(keys, self.embed_audio([items[k] for k in keys], sample_rate))
 
     def retrieve_audio(
-        self, queries: Union[str, Sequence[str]], index: EmbeddingIndex, top_k: int = 10
+        self,
+        queries: Union[str, Sequence[str]],
+        index: EmbeddingIndex,
+        top_k: int = 10,
+        rerank_weight: Optional[float] = None,
+        rerank_depth: int = 20,
+        audio: Optional[Dict[str, AudioLike]] = None,
     ) -> List[List[Tuple[str, float]]]:
-        """Text-to-audio retrieval: best audio keys of the index for each text query."""
-        return index.search(self.embed_text(queries), top_k)
+        """Text-to-audio retrieval: best audio keys of the index for each text query.
+
+        With ``rerank_weight`` w, the best ``rerank_depth`` clips are re-ranked by
+        ``cosine + w * mean log p(query | clip)`` of the caption decoder (``rerank``);
+        ``audio`` maps index keys to their audio (default: the keys are file paths).
+        """
+        if rerank_weight is None:
+            return index.search(self.embed_text(queries), top_k)
+        from espnet2_slap.inference.rerank import rerank_search
+
+        return rerank_search(self, queries, index, top_k, rerank_weight, rerank_depth, audio)
 
     def retrieve_text(
         self,
@@ -250,10 +265,7 @@ class SLAPInference:
             raise ValueError("this model has no caption decoder (trained without L_CAP)")
         captions = []
         for a in _as_list(audio):
-            wave = self.load(a, sample_rate)
-            spans = self._windows(wave, hop_samples=self.chunk_samples)
-            parts = [t.values for t in self._encode_in_packs([wave[s:e] for s, e in spans])]
-            memory = torch.cat(parts)[None]
+            memory = self.caption_memory(self.load(a, sample_rate))
             valid = torch.ones(memory.shape[:2], dtype=torch.bool, device=memory.device)
             (ids,) = self.model.caption_decoder.generate(memory, valid, max_length, beam_size)
             tokens = self.caption_ids.ids2tokens(ids)
@@ -265,3 +277,30 @@ def _as_list(audio) -> list:
     if isinstance(audio, (str, Path, np.ndarray, torch.Tensor)):
         return [audio]
     return list(audio)
+    @torch.no_grad()
+    def caption_memory(self, wave: torch.Tensor) -> torch.Tensor:
+        """``(T,)`` waveform -> ``(1, S, W)`` encoder tokens the caption decoder attends to
+        (a long clip: its consecutive windows, concatenated)."""
+        spans = self._windows(wave, hop_samples=self.chunk_samples)
+        parts = [t.values for t in self._encode_in_packs([wave[s:e] for s, e in spans])]
+        return torch.cat(parts)[None]
+
+    def embed_steps(
+        self, audio: AudioLike, sample_rate: Optional[int] = None, context_steps: int = 0
+    ):
+        """Joint-space embeddings of the clip's patch time steps (``locate.StepEmbeddings``)."""
+        from espnet2_slap.inference.locate import embed_steps
+
+        return embed_steps(self, self.load(audio, sample_rate), context_steps)
+
+    def locate(
+        self,
+        audio: AudioLike,
+        text: str,
+        sample_rate: Optional[int] = None,
+        context_steps: int = 0,
+    ):
+        """Where ``text`` is heard: a ``locate.SimilarityCurve`` (per time step cosine
+        similarity, ``times``, ``segments(threshold)``)."""
+        return self.embed_steps(audio, sample_rate, context_steps).curve(self.embed_text(text)[0])
+

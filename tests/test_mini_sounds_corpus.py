@@ -1,13 +1,19 @@
 """Tests of the mini_sounds corpus builder (egs2/mini_sounds/slap1/local) on a fixture tree.
 
 The fixture lays out a few dozen synthetic recordings the way the Debian packages do
-(tuxpaint stamps, sonic-pi samples, asterisk prompts with their transcript file, freedesktop
-theme sounds), so no Debian package is needed; synthesizers are switched off.
+(tuxpaint stamps, sonic-pi samples, English and translated asterisk prompts with their
+transcript files, freedesktop theme sounds, an OpenSFX sound catalogue), so no Debian package
+is needed; synthesizers are switched off. The synthesized sources (General MIDI, text to
+speech) are checked on their job lists, and the real-size split and zero-shot set on the
+catalogues without rendering anything.
 """
 
 import gzip
+import io
 import os
+import re
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -21,13 +27,23 @@ RECIPE = Path(__file__).resolve().parents[1] / "egs2" / "mini_sounds" / "slap1"
 sys.path.insert(0, str(RECIPE / "local"))
 
 from mini_sounds.captions import reference_captions  # noqa: E402
+from mini_sounds.catalog_files import OPENSFX, OPENSFX_SKIPPED  # noqa: E402
+from mini_sounds.catalog_synth import (  # noqa: E402
+    DUET_LABEL, ESPEAK_SENTENCES, INSTRUMENTS, MAX_TTS_SENTENCES, SOUNDFONTS, tts_sentence,
+)
 from mini_sounds.compose import plan_clips, plan_zero_shot  # noqa: E402
 from mini_sounds.kaldi_dir import read_table  # noqa: E402
-from mini_sounds.midi import midi_file_bytes, Note  # noqa: E402
-from mini_sounds.package_sources import clean_transcript  # noqa: E402
+from mini_sounds.midi import Note, midi_file_bytes, midi_parts_bytes  # noqa: E402
+from mini_sounds.package_sources import (  # noqa: E402
+    clean_transcript, clean_translated_transcript, read_opensfx_catalog,
+)
+from mini_sounds.packages import FORBIDDEN_PACKAGES, REQUIRED_PACKAGES  # noqa: E402
+from mini_sounds.prepare import check_speaking_rate, collect_jobs  # noqa: E402
+from mini_sounds.audio import AudioError  # noqa: E402
 from mini_sounds.sources import Recording, read_inventory, read_split_of  # noqa: E402
-from mini_sounds.split import assign_splits, zero_shot_labels  # noqa: E402
+from mini_sounds.split import SPLITS, VAGUE_LABELS, assign_splits, zero_shot_labels  # noqa: E402
 from mini_sounds.stages import compose_stage  # noqa: E402
+from mini_sounds.synth_sources import SLOT_S, fluidsynth_jobs  # noqa: E402
 
 SPLIT_DIRS = ("train", "valid", "test")
 TUXPAINT = {  # file (below usr/share/tuxpaint/stamps) -> sample rate
@@ -62,6 +78,38 @@ too-long: One two three four five six seven eight nine ten eleven twelve thirtee
 vm-slow: This prompt is spoken very slowly.
 not-installed: Not installed.
 """
+TRANSLATED = {  # language code -> (prompt folder, transcript file)
+    "es": ("es_MX_f_Allison", """; Core Asterisk Sounds in Spanish
+auth-thankyou: Gracias.
+pls-hold: Por favor, espere...
+letters/b: b
+digits/5: cinco
+vm-tempgreetactive: Sus saludos [temporales] estan actualmente en uso
+for: Pour (emphase)
+conf-adminmenu: conf-adminmenu: Presione 1 para silenciar
+beep: [tono simple]
+vm-mismatch: Las contrasenas que usted tecleo no coinciden. Por favor intente de nuevo.
+letters/dash: guion [-]
+"""),
+    "ru": ("ru_RU_f_IvrvoiceRU", """; Core Asterisk Sounds in Russian
+activated: Активировано
+call-forwarding: Переадресация «вызовов».
+"""),
+}
+FAST_PROMPTS = {"vm-mismatch"}  # 0.8 s of audio for a long transcript: the rate check drops it
+# OpenSFX catalogue entries: index -> title and credits, as opensfx.cat names them
+OPENSFX_ENTRIES = {
+    0: '"Good Year". By Janis Lukss. License: Creative Commons Attribution 3.0 Unported.',
+    1: '"Bad Year". By Janis Lukss. License: Creative Commons Attribution 3.0 Unported.',
+    2: '"Splat". Original "splattt.mp3" by "SlykMrByches". License: Creative Commons Zero 1.0.',
+    3: '"Factory Whistle". By Janis Lukss. License: Creative Commons Attribution 3.0 Unported.',
+    4: '"Steam train station departure". Original "steam train horn 01.wav" by '
+       '"eliasheuninck". Edited by "Wuzzy". License: Creative Commons Attribution 3.0 Unported.',
+    5: '"Steam engine going in tunnel". Original "steam train horn 01.wav" by '
+       '"eliasheuninck". Edited by "Wuzzy". License: Creative Commons Attribution 3.0 Unported.',
+    6: '"Ship horn". Original "ship2_bergen.aif" by Leon Milo. Edited by Wuzzy. License: '
+       'Creative Commons Attribution 3.0 Unported.',
+}
 
 
 def _sound(index: int, rate: int, seconds: float, channels: int = 1,
@@ -74,6 +122,28 @@ def _sound(index: int, rate: int, seconds: float, channels: int = 1,
     wave = wave * np.exp(-decay * t) + 0.2 * rng.standard_normal(t.size) * (t < 0.1)
     wave = (0.3 * wave / np.abs(wave).max()).astype(np.float32)
     return np.stack([wave] * channels, axis=1) if channels > 1 else wave
+
+
+def _wav_bytes(wave: np.ndarray, rate: int) -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, wave, rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def write_opensfx_catalog(path: Path, entries: Dict[int, bytes]) -> None:
+    """An OpenTTD sound catalogue: (offset | 0x80000000, size) per sound, then per sound a
+    length-prefixed, NUL-terminated name and the RIFF WAV file."""
+    count = max(entries) + 1
+    blobs = []
+    for index in range(count):
+        name = (OPENSFX_ENTRIES.get(index, f'"Sound {index}".') + "\0").encode("utf-8")
+        blobs.append(bytes([len(name)]) + name + entries.get(index, b""))
+    header, offset = b"", 8 * count
+    for blob in blobs:
+        header += struct.pack("<II", offset | 0x80000000, len(blob))
+        offset += len(blob)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(header + b"".join(blobs))
 
 
 def build_fixture(root: Path) -> None:
@@ -109,7 +179,8 @@ def build_fixture(root: Path) -> None:
         if name == "not-installed":
             continue
         index += 1
-        seconds = 9.0 if name == "vm-slow" else 0.8  # speech over 8 s must be skipped
+        # about 12 characters per second; speech over 8 s must be skipped
+        seconds = 9.0 if name == "vm-slow" else max(0.8, len(line) / 12)
         path = prompts / f"{name}.wav"
         path.parent.mkdir(parents=True, exist_ok=True)
         sf.write(str(path), _sound(index, 8000, seconds, decay=0.0), 8000, subtype="PCM_16")
@@ -117,6 +188,23 @@ def build_fixture(root: Path) -> None:
     doc.mkdir(parents=True)
     with gzip.open(doc / "core-sounds-en.txt.gz", "wt") as handle:
         handle.write(TRANSCRIPTS)
+    for lang, (folder, transcripts) in TRANSLATED.items():
+        for line in transcripts.splitlines()[1:]:
+            name = line.split(":")[0]
+            index += 1
+            seconds = 0.8 if name in FAST_PROMPTS else max(0.8, len(line) / 12)
+            path = root / "usr/share/asterisk/sounds" / folder / f"{name}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(str(path), _sound(index, 8000, seconds, decay=0.0), 8000,
+                     subtype="PCM_16")
+        doc = root / f"usr/share/doc/asterisk-core-sounds-{lang}"
+        doc.mkdir(parents=True)
+        with gzip.open(doc / f"core-sounds-{lang}.txt.gz", "wt", encoding="utf-8") as handle:
+            handle.write(transcripts)
+
+    write_opensfx_catalog(
+        root / "usr/share/games/openttd/baseset/opensfx/opensfx.cat",
+        {i: _wav_bytes(_sound(400 + i, 44100, 1.0 + 0.2 * i), 44100) for i in OPENSFX_ENTRIES})
 
     theme = root / "usr/share/sounds/freedesktop/stereo"
     theme.mkdir(parents=True)
@@ -367,3 +455,165 @@ def test_midi_writer_encodes_notes():
     assert data.count(bytes([0x99, 60, 100])) == 1 and data.count(bytes([0x89, 64, 0])) == 1
     with pytest.raises(ValueError):
         midi_file_bytes([Note(0.0, 0.5, 200, 100)], 0, 0)
+
+
+# ----------------------------------------------------------------- the newer sources
+def test_translated_prompts_are_captioned_with_their_language(built):
+    by_id = _inventory(built)
+    assert by_id["asterisk_es-pls_hold"].phrase == 'a woman says "por favor, espere" in spanish'
+    assert by_id["asterisk_es-pls_hold"].gerund == \
+        'a woman saying "por favor, espere" in spanish'
+    assert by_id["asterisk_es-pls_hold"].label == "spanish speech"
+    assert by_id["asterisk_es-pls_hold"].is_speech
+    assert by_id["asterisk_es-letters_b"].phrase == 'a woman says the letter "b" in spanish'
+    assert by_id["asterisk_es-letters_dash"].phrase == 'a woman says "guion" in spanish'
+    assert by_id["asterisk_ru-call_forwarding"].phrase == \
+        'a woman says "переадресация вызовов" in russian'
+    assert by_id["asterisk_ru-activated"].package == "asterisk-core-sounds-ru-wav"
+    assert by_id["asterisk_ru-activated"].licence.startswith("CC-BY-3.0")
+    for left_out in ("vm_tempgreetactive", "for", "conf_adminmenu", "beep", "vm_mismatch"):
+        assert f"asterisk_es-{left_out}" not in by_id, left_out
+    skipped = (built / "data/local/skipped.tsv").read_text(encoding="utf-8")
+    assert re.search(r"es_MX_f_Allison/vm-mismatch\.wav\tspeaking rate", skipped)
+    assert re.search(r"es_MX_f_Allison/beep\.wav\ta tone", skipped)
+    assert re.search(r"es_MX_f_Allison/for\.wav\tno usable transcript", skipped)
+
+
+def test_clean_translated_transcript():
+    assert clean_translated_transcript("Por favor, espere...") == "por favor, espere"
+    assert clean_translated_transcript("Переадресация «вызовов».") == "переадресация вызовов"
+    assert clean_translated_transcript("L\u2019opérateur est occupé!") == "l'opérateur est occupé"
+    assert clean_translated_transcript("trattino [-]") == "trattino"
+    for rejected in ("Pour (emphase)", "Sus saludos [temporales] estan en uso",
+                     "conf-adminmenu: Presione 1", "<beep ascending>", "[tono simple]", "..."):
+        assert clean_translated_transcript(rejected) is None, rejected
+    assert clean_transcript("<beep ascending>") is None
+
+
+def test_speaking_rate_check():
+    check_speaking_rate(30, 3.0)  # 10 characters per second
+    check_speaking_rate(1, 1.2)  # a slowly spoken letter: only the upper bound applies
+    for chars, seconds in ((62, 0.8), (40, 20.0), (5, 0.1)):
+        with pytest.raises(AudioError):
+            check_speaking_rate(chars, seconds)
+
+
+def test_opensfx_sounds_are_decoded_and_credited(built, package_root):
+    by_id = _inventory(built)
+    kept = {sid for sid in by_id if sid.startswith("opensfx-")}
+    assert kept == {"opensfx-04", "opensfx-06"}  # entries 0-3 and 5 are left out
+    horn = by_id["opensfx-06"]
+    assert (horn.label, horn.phrase) == ("ship horn", "a ship horn blows")
+    assert horn.package == "openttd-opensfx" and horn.origin.endswith("opensfx.cat#6")
+    assert "ship2_bergen.aif" in horn.licence and horn.licence.startswith("CC-BY-SA-3.0")
+    wave, rate = sf.read(horn.wav)
+    assert rate == 16000 and abs(wave.size / 16000 - 2.2) < 0.05  # 2.2 s at 44.1 kHz
+    skipped = (built / "data/local/skipped.tsv").read_text(encoding="utf-8")
+    assert "opensfx.cat#5\tan edit of the same original recording" in skipped
+    entries = read_opensfx_catalog(
+        package_root / "usr/share/games/openttd/baseset/opensfx/opensfx.cat")
+    assert [index for index, *_ in entries] == list(range(7))
+    assert entries[6][1] == OPENSFX_ENTRIES[6]
+
+
+def test_every_opensfx_entry_is_kept_or_skipped_for_a_reason():
+    assert not set(OPENSFX) & set(OPENSFX_SKIPPED)
+    assert set(OPENSFX) | set(OPENSFX_SKIPPED) == set(range(73))  # OpenSFX 1.0.3 has 73
+
+
+def _fake_soundfonts(root: Path) -> None:
+    for font in SOUNDFONTS:
+        (root / font.path).parent.mkdir(parents=True, exist_ok=True)
+        (root / font.path).write_bytes(b"")
+
+
+def test_general_midi_renderings_are_described_exactly(tmp_path):
+    assert fluidsynth_jobs(tmp_path)[0] == []  # no soundfont: nothing to render
+    _fake_soundfonts(tmp_path)
+    jobs, skipped = fluidsynth_jobs(tmp_path)
+    assert not skipped
+    specs = [spec for job in jobs for spec in job.specs]
+    ids = [spec.source_id for spec in specs]
+    assert len(ids) == len(set(ids)) > 1500
+    for job in jobs:
+        assert len(job.specs) == len(job.params[1])  # one slot per rendering
+        for programs, notes in job.params[1]:
+            channels = {channel for channel, _ in programs}
+            for channel, note in notes:
+                assert channel in channels and 0 <= note.key <= 127
+                assert note.start + note.duration <= SLOT_S - 1.5  # room for the release
+    by_id = {spec.source_id: spec for spec in specs}
+    assert by_id["fluid-p000-low_softly"].phrase == "a piano plays a low note softly"
+    assert by_id["fluid-p000-low_softly"].level_db < 0
+    assert by_id["timgm-p040-scale_fall"].phrase == "a violin plays a falling scale of five notes"
+    assert by_id["timgm-p040-scale_fall"].package == "timgm6mb-soundfont"
+    assert by_id["fluid-p052-chord"].phrase == "a choir sings a chord"
+    assert "fluid-p040-chord" not in by_id  # a violin is not given chords
+    assert by_id["fluid-k079-twice"].phrase == "a cuica squeaks twice"
+    duet = by_id["fluid-d042_073-over"]
+    assert duet.label == DUET_LABEL and DUET_LABEL in VAGUE_LABELS
+    assert duet.phrase == "a cello holds a long note while a flute plays three rising notes"
+    for font in SOUNDFONTS:  # presets that sound like another soundfont's are left out
+        for program in font.skip_programs:
+            assert not any(sid.startswith(f"{font.tag}-p{program:03d}-") for sid in ids)
+            assert not any(sid.startswith(f"{font.tag}-d") and f"{program:03d}" in sid
+                           for sid in ids)
+    labels = {instrument.label for instrument in INSTRUMENTS}
+    assert {"piano", "violin", "koto", "bagpipe"} <= labels
+
+
+def test_midi_parts_change_programs_and_silence_between_slots():
+    data = midi_parts_bytes([(0.0, 0, 40), (5.0, 0, 73), (0.0, 9, 0)],
+                            [(0, Note(0.0, 1.0, 60, 90)), (0, Note(5.0, 1.0, 72, 90)),
+                             (9, Note(0.5, 0.2, 38, 100))], silence_at=[5.0])
+    assert data.count(bytes([0xC0, 40])) == 1 and data.count(bytes([0xC0, 73])) == 1
+    assert data.count(bytes([0xB0, 120, 0])) == 1 and data.count(bytes([0xB9, 120, 0])) == 1
+    assert data.count(bytes([0x99, 38, 100])) == 1
+    with pytest.raises(ValueError):  # a note before its channel has a program
+        midi_parts_bytes([(1.0, 0, 40)], [(0, Note(0.0, 1.0, 60, 90))])
+
+
+def test_text_to_speech_sentences_are_spoken_once():
+    jobs, skipped = collect_jobs(Path("/nonexistent"), ("espeak", "festival", "flite"))
+    assert not skipped or all("missing" in reason for _, reason in skipped)
+    tts = [spec for job in jobs for spec in job.specs if job.kind != "file"]
+    sentences = [re.search(r'"(.*)"', spec.phrase).group(1) for spec in tts]
+    assert len(sentences) == len(set(sentences)) == len(ESPEAK_SENTENCES) + 300
+    assert {job.kind for job in jobs if job.kind != "file"} == {"espeak", "festival", "flite"}
+    for job in jobs:
+        if job.kind in ("festival", "flite"):
+            voice, texts = job.params
+            assert len(texts) == len(job.specs) == 50
+            for spec, text in zip(job.specs, texts):
+                assert spec.phrase.endswith(f'says "{text}"') and spec.is_speech
+                assert spec.label == "synthetic speech" and spec.licence
+    assert len({tts_sentence(i) for i in range(MAX_TTS_SENTENCES)}) == MAX_TTS_SENTENCES
+
+
+def test_real_size_split_and_zero_shot_set_from_the_catalogues(tmp_path):
+    """The synthesized part of a default build, split and planned without rendering:
+    no recording in two splits, and a zero-shot set of at least 150 clips."""
+    _fake_soundfonts(tmp_path)
+    jobs, _ = collect_jobs(tmp_path, ("fluidsynth", "espeak", "festival", "flite"))
+    recordings = [Recording(s.source_id, s.package, s.origin, s.label, s.phrase, s.gerund,
+                            s.licence, s.is_speech, 1.5, "/nonexistent.wav")
+                  for job in jobs for s in job.specs]
+    split_of = assign_splits(recordings, seed=0)
+    assert set(split_of) == {r.source_id for r in recordings}
+    labels = zero_shot_labels(recordings, split_of)
+    pools = {split: [r for r in recordings if split_of[r.source_id] == split]
+             for split in SPLITS}
+    counts = {"train": 1200, "valid": 150, "test": 200}
+    for split in SPLITS:
+        for plan in plan_clips(pools[split], split, counts[split], seed=0):
+            assert {split_of[sid] for sid, _, _ in plan.events} == {split}
+    zero_shot = plan_zero_shot(pools["test"], labels, seed=0)
+    assert len(zero_shot) >= 150 and len(labels) >= 50
+    assert {split_of[plan.events[0][0]] for plan in zero_shot} == {"test"}
+
+
+def test_package_list_matches_install_script():
+    install = (Path(__file__).resolve().parents[1] / "tools" / "install.sh").read_text()
+    listed = re.search(r"apt_packages=\((.*?)\)", install, re.S).group(1).split()
+    assert set(REQUIRED_PACKAGES) <= set(listed)
+    assert not FORBIDDEN_PACKAGES & (set(listed) | set(REQUIRED_PACKAGES))

@@ -24,10 +24,17 @@ log() { echo "[install $(date +%H:%M:%S)] $*"; }
 apt_packages=(
     tuxpaint-stamps-default
     asterisk-core-sounds-en-wav asterisk-core-sounds-en
+    asterisk-core-sounds-es-wav asterisk-core-sounds-es
+    asterisk-core-sounds-fr-wav asterisk-core-sounds-fr
+    asterisk-core-sounds-it-wav asterisk-core-sounds-it
+    asterisk-core-sounds-ru-wav asterisk-core-sounds-ru
     sonic-pi-samples
     sound-theme-freedesktop
-    fluidsynth fluid-soundfont-gm
+    openttd-opensfx
+    fluidsynth fluid-soundfont-gm timgm6mb-soundfont
     espeak-ng
+    festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
+    flite
     default-jre-headless
     libsndfile1
 )

@@ -2,7 +2,7 @@
 
 import os
 from pathlib import Path
-from typing import Tuple
+from typing import BinaryIO, Tuple, Union
 
 import numpy as np
 import soundfile as sf
@@ -16,8 +16,8 @@ class AudioError(ValueError):
     """A source file that cannot be decoded or holds no usable sound."""
 
 
-def read_mono(path: str) -> Tuple[np.ndarray, int]:
-    """Decode any libsndfile format (wav, flac, ogg/vorbis) to mono.
+def read_mono(path: Union[str, BinaryIO]) -> Tuple[np.ndarray, int]:
+    """Decode any libsndfile format (wav, flac, ogg/vorbis) to mono, from a path or file object.
 
     Returns:
         (wave, sample_rate): wave is float32 of shape (T,), the mean of all channels.

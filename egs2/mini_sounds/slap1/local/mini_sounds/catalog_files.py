@@ -353,3 +353,105 @@ ASTERISK_SOUNDS: Dict[str, Described] = {
 }
 
 ASTERISK_LICENCE = "CC-BY-SA-3.0 (recorded by Allison Smith, Digium)"
+
+# the translated sets: these prompts are tones or sound effects, not speech; the English
+# package's copies (ASTERISK_SOUNDS) already cover them
+ASTERISK_TONE_PROMPTS = frozenset({"beep", "beeperr", "ascending-2tone", "descending-2tone",
+                                   "tt-monkeys", "confbridge-join", "confbridge-leave"})
+
+
+class AsteriskVoice(NamedTuple):
+    """One translated set of the Asterisk core prompts.
+
+    Attributes:
+        lang: language code of the Debian packages (``asterisk-core-sounds-<lang>[-wav]``).
+        folder: prompt folder below ``usr/share/asterisk/sounds``.
+        language: language name as the captions write it.
+        speaker: caption subject ("a woman", "a man").
+        licence: licence and speaker, from the package's copyright file.
+    """
+
+    lang: str
+    folder: str
+    language: str
+    speaker: str
+    licence: str
+
+
+ASTERISK_VOICES = (
+    AsteriskVoice("es", "es_MX_f_Allison", "spanish", "a woman",
+                  "CC-BY-SA-3.0 (recorded by Allison Smith, Digium)"),
+    AsteriskVoice("fr", "fr_CA_f_June", "french", "a woman",
+                  "CC-BY-SA-3.0 (recorded by June Wallack)"),
+    AsteriskVoice("it", "it_IT_m_Carlo", "italian", "a man",
+                  "CC-BY-3.0 (recorded by Carlo Flora)"),
+    AsteriskVoice("ru", "ru_RU_f_IvrvoiceRU", "russian", "a woman",
+                  "CC-BY-3.0 (provided by Maxim Topal, ivrvoice.ru)"),
+)
+
+# ---------------------------------------------------------------------- openttd-opensfx
+# key: index of the sound in opensfx.cat (its entry names the sound, the original recording
+# and the licence). One sound per original recording (several sounds are edits of one
+# recording; they would otherwise land in different splits), and only sounds whose original
+# is a recording of what the name says; cartoon mixes ("Toyland"), splats, jingles, sounds
+# without a credited original and the lion roar (the original is "elaine-growl.wav") are left
+# out (OPENSFX_SKIPPED lists the reason of each).
+OPENSFX: Dict[int, Described] = {
+    4: _d("train whistle", "a steam train whistle blows", "a steam train whistle blowing"),
+    6: _d("ship horn", "a ship horn blows", "a ship horn blowing"),
+    7: _d("ship horn", "a ferry horn blows", "a ferry horn blowing"),
+    8: _d("propeller plane", "a small propeller plane starts its engine",
+          "a small propeller plane starting its engine"),
+    9: _d("jet plane", "a passenger jet takes off", "a passenger jet taking off"),
+    10: _d("train horn", "a locomotive horn sounds in the distance",
+           "a locomotive horn sounding in the distance"),
+    12: _d("electric spark", "electric sparks crackle and buzz",
+           "electric sparks crackling and buzzing"),
+    14: _d("railroad crossing", "a railroad crossing bell rings",
+           "a railroad crossing bell ringing"),
+    24: _d("helicopter", "a helicopter flies", "a helicopter flying"),
+    25: _d("engine", "an engine starts and a vehicle pulls away",
+           "an engine starting and a vehicle pulling away"),
+    27: _d("bus", "a bus pulls away", "a bus pulling away"),
+    29: _d("applause", "an audience applauds", "an audience applauding"),
+    33: _d("jackhammer", "a jackhammer pounds", "a jackhammer pounding"),
+    35: _d("car horn", "a car horn honks", "a car horn honking"),
+    36: _d("sheep", "sheep bleat in a field", "sheep bleating in a field"),
+    37: _d("cattle", "a cow moos", "a cow mooing"),
+    38: _d("horse", "a horse neighs", "a horse neighing"),
+    39: _d("hammer", "a blacksmith hammers metal", "a blacksmith hammering metal"),
+    40: _d("circular saw", "a circular saw cuts wood", "a circular saw cutting wood"),
+    46: _d("bubbles", "water bubbles", "water bubbling"),
+    52: _d("wind", "the wind blows", "the wind blowing"),
+    54: _d("falling tree", "a tree falls with a crash", "a tree falling with a crash"),
+    56: _d("chainsaw", "a chainsaw runs", "a chainsaw running"),
+    59: _d("jet plane", "a jet roars past", "a jet roaring past"),
+    61: _d("jet plane", "jets roar overhead", "jets roaring overhead"),
+    65: _d("train", "a metro train pulls away", "a metro train pulling away"),
+    66: _d("bird", "a tropical bird calls", "a tropical bird calling"),
+    68: _d("monkey", "a monkey screams", "a monkey screaming"),
+    69: _d("propeller plane", "a propeller plane engine roars",
+           "a propeller plane engine roaring"),
+    71: _d("train", "a train passes by", "a train passing by"),
+    72: _d("bird", "a tropical bird calls", "a tropical bird calling"),
+}
+
+OPENSFX_SKIPPED: Dict[int, str] = {
+    **{i: "a jingle or effect made by the editor, no credited recording"
+       for i in (0, 1, 3, 13, 18, 20, 21, 22, 30, 31, 47)},
+    **{i: "an edit of the same original recording as another kept sound"
+       for i in (5, 19, 26, 41, 45, 57, 60, 62, 64, 70)},
+    **{i: "a cartoon splat or a mix of unrelated originals"
+       for i in (2, 32, 42, 43, 44, 48, 49, 51, 53, 58, 63)},
+    11: "the original is an elevator, the sound is used as mining machinery",
+    15: "the original drops a large gun: unclear what is heard",
+    16: "the original is 'Dumpster_Diving.wav': unclear what is heard",
+    17: "the original 'crash.wav' is not described",
+    23: "a 0.16 s cut of a car skid",
+    28: "the original 't_start1.mp3' is not described",
+    55: "the original 'cutting_tree.wav' does not say how the tree is cut",
+    67: "the original is 'elaine-growl.wav', possibly a person imitating a lion",
+    34: "an empty placeholder", 50: "an empty placeholder",
+}
+
+OPENSFX_LICENCE = "CC-BY-SA-3.0 (OpenSFX 1.0.3, openttd-opensfx)"

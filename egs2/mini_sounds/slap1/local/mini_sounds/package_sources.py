@@ -7,15 +7,21 @@ leaves out.
 
 import gzip
 import re
+import struct
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from mini_sounds.catalog_files import (
     ASTERISK_LICENCE,
     ASTERISK_SOUNDS,
+    ASTERISK_TONE_PROMPTS,
+    ASTERISK_VOICES,
     FREEDESKTOP,
     FREEDESKTOP_CHANNEL_WORDS,
     FREEDESKTOP_LICENCES,
+    OPENSFX,
+    OPENSFX_LICENCE,
+    OPENSFX_SKIPPED,
     SONIC_PI,
     SONIC_PI_LICENCE,
     SONIC_PI_SKIPPED,
@@ -30,8 +36,10 @@ from mini_sounds.sources import MAX_SPEECH_WORDS, RenderJob, SourceSpec
 TUXPAINT_DIR = "usr/share/tuxpaint/stamps"
 SONIC_PI_DIR = "usr/share/sonic-pi/samples"
 FREEDESKTOP_DIR = "usr/share/sounds/freedesktop/stereo"
-ASTERISK_DIR = "usr/share/asterisk/sounds/en_US_f_Allison"
+ASTERISK_SOUNDS_DIR = "usr/share/asterisk/sounds"
+ASTERISK_DIR = f"{ASTERISK_SOUNDS_DIR}/en_US_f_Allison"
 ASTERISK_TRANSCRIPTS = "usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz"
+OPENSFX_CAT = "usr/share/games/openttd/baseset/opensfx/opensfx.cat"
 
 Skipped = List[Tuple[str, str]]
 
@@ -42,13 +50,18 @@ def source_id(package_tag: str, name: str) -> str:
 
 
 def _file_job(sid: str, package: str, path: Path, described: Described, licence: str,
-              is_speech: bool = False) -> RenderJob:
+              is_speech: bool = False, transcript_chars: int = 0) -> RenderJob:
     spec = SourceSpec(
         source_id=sid, package=package, origin=str(path), label=described.label,
         phrase=described.phrase, gerund=described.gerund, licence=licence,
-        is_speech=is_speech, level_db=described.level_db,
+        is_speech=is_speech, level_db=described.level_db, transcript_chars=transcript_chars,
     )
     return RenderJob(kind="file", specs=(spec,), params=(str(path),))
+
+
+def spoken_chars(text: str) -> int:
+    """Letters and digits of a transcript: what the speaking-rate check counts."""
+    return len(re.sub(r"[\W_]", "", text))
 
 
 def tuxpaint_jobs(root: Path) -> Tuple[List[RenderJob], Skipped]:
@@ -113,14 +126,32 @@ def freedesktop_jobs(root: Path) -> Tuple[List[RenderJob], Skipped]:
 def clean_transcript(raw: str) -> Optional[str]:
     """Caption-ready transcript: lower case, no brackets, ellipses or final punctuation.
 
-    Returns None when nothing spoken is left (e.g. "(2 seconds of silence)").
+    Returns None when nothing spoken is left (e.g. "(2 seconds of silence)") and for
+    tone descriptions in angle brackets ("<beep ascending>").
     """
-    if "(" in raw:
+    if "(" in raw or "<" in raw:
         return None
     text = re.sub(r"\[[^\]]*\]", " ", raw)
     text = text.replace("...", " ").replace('"', " ").lower()
     text = re.sub(r"[^a-z0-9',.?!*# -]", " ", text)
     text = re.sub(r"\s+", " ", text).strip(" .!?,")
+    return text or None
+
+
+def clean_translated_transcript(raw: str) -> Optional[str]:
+    """:func:`clean_transcript` for the translated prompt sets, any script.
+
+    Stricter than the English rule, because these transcript files also hold translators'
+    notes: None when the line has parentheses (notes such as "(enfatico)"), a colon (two
+    entries run together) or a bracketed word ("[temporales]": unclear whether it is
+    spoken); a bracketed symbol ("trattino [-]") is dropped.
+    """
+    if "(" in raw or "<" in raw or ":" in raw or re.search(r"\[[^\]]*\w[^\]]*\]", raw):
+        return None
+    text = re.sub(r"\[[^\]]*\]", " ", raw)
+    text = text.replace("...", " ").replace("\u2026", " ").replace("\u2019", "'").lower()
+    text = re.sub(r"[^\w',.?!*# -]|_", " ", text)
+    text = re.sub(r"\s+", " ", text).strip(" .!?,-")
     return text or None
 
 
@@ -138,6 +169,17 @@ def read_asterisk_transcripts(path: Path) -> Dict[str, str]:
 
 
 def asterisk_jobs(root: Path) -> Tuple[List[RenderJob], Skipped]:
+    """Allison Smith's English prompts (:func:`asterisk_english_jobs`) and the translated
+    sets of ASTERISK_VOICES (:func:`asterisk_translated_jobs`)."""
+    jobs, skipped = asterisk_english_jobs(root)
+    for voice in ASTERISK_VOICES:
+        found, left_out = asterisk_translated_jobs(root, voice)
+        jobs += found
+        skipped += left_out
+    return jobs, skipped
+
+
+def asterisk_english_jobs(root: Path) -> Tuple[List[RenderJob], Skipped]:
     """Allison Smith's prompts: transcripts become ``a woman says "..."`` captions; the
     bracketed sound descriptions become sound captions."""
     transcript_file = root / ASTERISK_TRANSCRIPTS
@@ -161,7 +203,94 @@ def asterisk_jobs(root: Path) -> Tuple[List[RenderJob], Skipped]:
             else:
                 jobs.append(_file_job(sid, "asterisk-core-sounds-en-wav", path,
                                       _asterisk_speech(name, text), ASTERISK_LICENCE,
-                                      is_speech=True))
+                                      is_speech=True, transcript_chars=spoken_chars(text)))
+    return jobs, skipped
+
+
+def asterisk_translated_jobs(root: Path, voice) -> Tuple[List[RenderJob], Skipped]:
+    """One translated prompt set: ``a woman says "..." in spanish``.
+
+    Tone and sound-effect prompts are left out (the English set has them), and so are
+    transcripts that :func:`clean_translated_transcript` rejects; the prepare stage also
+    drops prompts whose speaking rate does not fit their transcript.
+    """
+    transcript_file = (root / f"usr/share/doc/asterisk-core-sounds-{voice.lang}"
+                       / f"core-sounds-{voice.lang}.txt.gz")
+    if not transcript_file.is_file():
+        return [], [(str(transcript_file), "transcript file missing")]
+    package = f"asterisk-core-sounds-{voice.lang}-wav"
+    jobs, skipped = [], []
+    for name, raw in sorted(read_asterisk_transcripts(transcript_file).items()):
+        path = root / ASTERISK_SOUNDS_DIR / voice.folder / f"{name}.wav"
+        if not path.is_file():
+            skipped.append((str(path), "listed in the transcripts but not installed"))
+            continue
+        if name in ASTERISK_TONE_PROMPTS or name.startswith("silence/"):
+            skipped.append((str(path), "a tone, sound effect or silence, not speech"))
+            continue
+        text = clean_translated_transcript(raw)
+        if text is None:
+            skipped.append((str(path), f"no usable transcript: {raw[:60]!r}"))
+        elif len(text.split()) > MAX_SPEECH_WORDS:
+            skipped.append((str(path), f"transcript longer than {MAX_SPEECH_WORDS} words"))
+        else:
+            said = (f'the letter "{text}"' if name.startswith("letters/") and len(text) == 1
+                    else f'"{text}"')
+            described = Described(f"{voice.language} speech",
+                                  f"{voice.speaker} says {said} in {voice.language}",
+                                  f"{voice.speaker} saying {said} in {voice.language}")
+            sid = source_id(f"asterisk_{voice.lang}", name.replace("/", "-"))
+            jobs.append(_file_job(sid, package, path, described, voice.licence,
+                                  is_speech=True, transcript_chars=spoken_chars(text)))
+    return jobs, skipped
+
+
+def read_opensfx_catalog(path: Path) -> List[Tuple[int, str, int, int]]:
+    """Entries of an OpenTTD sound catalogue (``opensfx.cat``).
+
+    The file starts with (offset, size) uint32 pairs, one per sound (the offset's top bit is
+    a format flag); each sound is a length-prefixed name (here: title, credits and licence)
+    followed by a RIFF WAV file.
+
+    Returns:
+        (index, name, wav offset, wav size) per sound.
+    """
+    data = path.read_bytes()
+    if len(data) < 8:
+        raise ValueError(f"{path}: not an OpenTTD sound catalogue")
+    count = (struct.unpack_from("<I", data, 0)[0] & 0x7FFFFFFF) // 8
+    entries = []
+    for index in range(count):
+        offset, size = struct.unpack_from("<II", data, 8 * index)
+        offset &= 0x7FFFFFFF
+        if offset + size > len(data) or size < 1:
+            raise ValueError(f"{path}: entry {index} lies outside the file")
+        name_length = data[offset]
+        name = data[offset + 1:offset + 1 + name_length].rstrip(b"\0").decode("utf-8", "replace")
+        start = offset + 1 + name_length
+        entries.append((index, name, start, size - 1 - name_length))
+    return entries
+
+
+def opensfx_jobs(root: Path) -> Tuple[List[RenderJob], Skipped]:
+    """OpenSFX, the free sound set of OpenTTD: the sounds of OPENSFX (vehicles, animals,
+    machines, weather), each credited in its catalogue entry."""
+    cat = root / OPENSFX_CAT
+    if not cat.is_file():
+        return [], [(str(cat), "OpenSFX catalogue missing")]
+    jobs, skipped = [], []
+    for index, name, offset, size in read_opensfx_catalog(cat):
+        origin = f"{cat}#{index}"
+        if index not in OPENSFX:
+            skipped.append((origin, OPENSFX_SKIPPED.get(index, "not in the catalog")))
+            continue
+        described = OPENSFX[index]
+        credit = re.sub(r"\s+", " ", name).strip()
+        spec = SourceSpec(
+            source_id=source_id("opensfx", f"{index:02d}"), package="openttd-opensfx",
+            origin=origin, label=described.label, phrase=described.phrase,
+            gerund=described.gerund, licence=f"{OPENSFX_LICENCE}: {credit}")
+        jobs.append(RenderJob(kind="slice", specs=(spec,), params=(str(cat), offset, size)))
     return jobs, skipped
 
 

@@ -7,6 +7,7 @@ agree and dropped when they disagree (the same audio cannot honestly be two anim
 """
 
 import hashlib
+import io
 import multiprocessing
 import shutil
 import sys
@@ -29,6 +30,7 @@ from mini_sounds.audio import (
 from mini_sounds.package_sources import (
     asterisk_jobs,
     freedesktop_jobs,
+    opensfx_jobs,
     sonic_pi_jobs,
     tuxpaint_jobs,
 )
@@ -36,21 +38,28 @@ from mini_sounds.sources import (
     MAX_SOUND_S,
     MAX_SPEECH_S,
     MIN_EVENT_S,
+    RATE_MIN_CHARS,
     REFERENCE_PEAK,
+    SPEAKING_RATE,
     Recording,
     RenderJob,
     SourceSpec,
     write_inventory,
     write_skipped,
 )
-from mini_sounds.synth_sources import (
+from mini_sounds.synth_sources import fluidsynth_jobs, render_fluidsynth
+from mini_sounds.tts_sources import (
     espeak_jobs,
-    fluidsynth_jobs,
+    festival_jobs,
+    flite_jobs,
     render_espeak,
-    render_fluidsynth,
+    render_festival,
+    render_flite,
 )
 
-SYNTHESIZERS = ("fluidsynth", "espeak")
+SYNTHESIZERS = ("fluidsynth", "espeak", "festival", "flite")
+RENDERERS = {"fluidsynth": render_fluidsynth, "espeak": render_espeak,
+             "festival": render_festival, "flite": render_flite}
 Skipped = List[Tuple[str, str]]
 # per spec: (spec, (duration_s, wav path, sha1 of the PCM16 samples) or None, skip reason)
 JobResult = List[Tuple[SourceSpec, Optional[Tuple[float, str, str]], str]]
@@ -64,11 +73,16 @@ def collect_jobs(root: Path, synth: Sequence[str]) -> Tuple[List[RenderJob], Ski
     scanners: List[Callable[[], Tuple[List[RenderJob], Skipped]]] = [
         lambda: tuxpaint_jobs(root), lambda: sonic_pi_jobs(root),
         lambda: asterisk_jobs(root), lambda: freedesktop_jobs(root),
+        lambda: opensfx_jobs(root),
     ]
     if "fluidsynth" in synth:
         scanners.append(lambda: fluidsynth_jobs(root))
     if "espeak" in synth:
         scanners.append(espeak_jobs)
+    if "festival" in synth:
+        scanners.append(festival_jobs)
+    if "flite" in synth:
+        scanners.append(flite_jobs)
     jobs, skipped = [], []
     for scan in scanners:
         found, left_out = scan()
@@ -91,18 +105,38 @@ def finish_wave(wave: np.ndarray, rate: int, spec: SourceSpec) -> np.ndarray:
         raise AudioError(f"silent or shorter than {MIN_EVENT_S} s")
     if spec.is_speech and wave.size > MAX_SPEECH_S * SAMPLE_RATE:
         raise AudioError(f"speech longer than {MAX_SPEECH_S} s")
+    if spec.transcript_chars:
+        check_speaking_rate(spec.transcript_chars, wave.size / SAMPLE_RATE)
     wave = crop_with_fade(wave, SAMPLE_RATE, MAX_SOUND_S)
     return peak_normalise(wave, REFERENCE_PEAK * 10 ** (spec.level_db / 20))
+
+
+def check_speaking_rate(chars: int, seconds: float) -> None:
+    """AudioError unless ``chars`` letters and digits fit ``seconds`` of trimmed speech.
+
+    Transcripts of RATE_MIN_CHARS or more must be spoken at SPEAKING_RATE; shorter ones
+    (a letter, a digit, a word) only at most at its upper bound.
+    """
+    low, high = SPEAKING_RATE
+    rate = chars / seconds
+    if rate > high or (chars >= RATE_MIN_CHARS and rate < low):
+        raise AudioError(f"speaking rate {rate:.1f} characters/s outside {low:g}-{high:g}: "
+                         "the recording does not match its transcript")
 
 
 def _raw_waves(job: RenderJob) -> List[Tuple[int, np.ndarray]]:
     if job.kind == "file":
         wave, rate = read_mono(job.params[0])
         return [(rate, wave)]
-    if job.kind == "fluidsynth":
-        return render_fluidsynth(job)
-    if job.kind == "espeak":
-        return render_espeak(job)
+    if job.kind == "slice":
+        path, offset, size = job.params
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read(size)
+        wave, rate = read_mono(io.BytesIO(data))
+        return [(rate, wave)]
+    if job.kind in RENDERERS:
+        return RENDERERS[job.kind](job)
     raise ValueError(f"unknown job kind {job.kind!r}")
 
 

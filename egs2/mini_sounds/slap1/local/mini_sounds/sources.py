@@ -9,6 +9,12 @@ MIN_EVENT_S = 0.1  # shorter sounds (clicks of a few ms) are skipped
 MAX_SOUND_S = 10.0  # longer non-speech recordings are cropped to their first 10 s
 MAX_SPEECH_S = 8.0  # longer speech is skipped: cropping would break its transcript
 MAX_SPEECH_WORDS = 16  # longer transcripts make captions unwieldy; skipped
+# a transcribed recording whose speaking rate (letters and digits per second of trimmed audio)
+# falls outside this range does not say what its transcript says (a truncated file, two
+# transcript lines run together, a tone described in words); transcripts shorter than
+# RATE_MIN_CHARS are checked against the upper bound only (single letters are spoken slowly)
+SPEAKING_RATE = (4.0, 20.0)
+RATE_MIN_CHARS = 10
 REFERENCE_PEAK = 0.9  # every source is peak-normalised to this (times 10**(level_db/20))
 
 
@@ -26,6 +32,8 @@ class SourceSpec:
         licence: licence of the recording, from the package's copyright file.
         is_speech: the phrase quotes a transcript; such sources are never cropped.
         level_db: peak level relative to REFERENCE_PEAK; negative for "softly" renderings.
+        transcript_chars: letters and digits of a recorded transcript whose speaking rate the
+            prepare stage checks (0: no check; synthesized speech says its text exactly).
     """
 
     source_id: str
@@ -37,6 +45,7 @@ class SourceSpec:
     licence: str
     is_speech: bool = False
     level_db: float = 0.0
+    transcript_chars: int = 0
 
 
 @dataclass(frozen=True)
@@ -44,7 +53,9 @@ class RenderJob:
     """One unit of work of the prepare stage; it yields the audio of one or more specs.
 
     Attributes:
-        kind: "file" (decode ``params[0]``), "fluidsynth" or "espeak".
+        kind: "file" (decode the file ``params[0]``), "slice" (decode ``params[2]`` bytes at
+            offset ``params[1]`` of the file ``params[0]``) or a synthesizer of
+            :data:`mini_sounds.prepare.SYNTHESIZERS`.
         specs: the recordings this job produces, in the order the renderer returns them.
         params: renderer-specific, hashable arguments.
     """

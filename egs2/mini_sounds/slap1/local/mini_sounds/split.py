@@ -19,9 +19,9 @@ SPLITS = ("train", "valid", "test")
 VALID_FRACTION = 0.10
 TEST_FRACTION = 0.15
 MIN_ZERO_SHOT_LABELS = 10
-# labels too vague for a "the sound of {label}" prompt
+# labels too vague for a "the sound of {label}" prompt, or naming no single class
 VAGUE_LABELS = frozenset({"electronic beep", "glitch", "robot sound", "whoosh", "boom", "drone",
-                          "buzz", "thud", "drum loop"})
+                          "buzz", "thud", "drum loop", "two instruments"})
 
 
 def _label_rng(seed: int, label: str) -> np.random.Generator:

@@ -37,7 +37,9 @@ from mini_sounds.midi import Note, midi_file_bytes, midi_parts_bytes  # noqa: E4
 from mini_sounds.package_sources import (  # noqa: E402
     clean_transcript, clean_translated_transcript, read_opensfx_catalog,
 )
-from mini_sounds.packages import FORBIDDEN_PACKAGES, REQUIRED_PACKAGES  # noqa: E402
+from mini_sounds.packages import (  # noqa: E402
+    FORBIDDEN_PACKAGES, REQUIRED_PACKAGES, ensure_packages, missing_packages,
+)
 from mini_sounds.prepare import check_speaking_rate, collect_jobs  # noqa: E402
 from mini_sounds.audio import AudioError  # noqa: E402
 from mini_sounds.sources import Recording, read_inventory, read_split_of  # noqa: E402
@@ -617,3 +619,17 @@ def test_package_list_matches_install_script():
     listed = re.search(r"apt_packages=\((.*?)\)", install, re.S).group(1).split()
     assert set(REQUIRED_PACKAGES) <= set(listed)
     assert not FORBIDDEN_PACKAGES & (set(listed) | set(REQUIRED_PACKAGES))
+
+
+def test_package_check_names_what_is_missing(tmp_path, monkeypatch):
+    fake = tmp_path / "dpkg-query"  # reports every package installed except flite
+    fake.write_text('#!/bin/sh\nfor a; do p=$a; done\n'
+                    '[ "$p" = flite ] && exit 1\nprintf installed\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    assert missing_packages() == ["flite"]
+    with pytest.raises(RuntimeError, match="apt-get install -y --no-install-recommends flite"):
+        ensure_packages(install=False)
+    assert ensure_packages(install=False, packages=["festival"]) == []
+    with pytest.raises(ValueError):
+        ensure_packages(install=False, packages=["hydrogen-drumkits"])

@@ -16,6 +16,7 @@ from mini_sounds.catalog_files import (
     ASTERISK_SOUNDS,
     ASTERISK_TONE_PROMPTS,
     ASTERISK_VOICES,
+    AsteriskVoice,
     FREEDESKTOP,
     FREEDESKTOP_CHANNEL_WORDS,
     FREEDESKTOP_LICENCES,
@@ -207,7 +208,8 @@ def asterisk_english_jobs(root: Path) -> Tuple[List[RenderJob], Skipped]:
     return jobs, skipped
 
 
-def asterisk_translated_jobs(root: Path, voice) -> Tuple[List[RenderJob], Skipped]:
+def asterisk_translated_jobs(root: Path,
+                             voice: AsteriskVoice) -> Tuple[List[RenderJob], Skipped]:
     """One translated prompt set: ``a woman says "..." in spanish``.
 
     Tone and sound-effect prompts are left out (the English set has them), and so are

@@ -63,8 +63,9 @@ def ensure_packages(install: bool, packages: Sequence[str] = REQUIRED_PACKAGES) 
     Returns the packages that were installed. Raises RuntimeError with the install command
     when some are missing and cannot be installed here.
     """
-    if FORBIDDEN_PACKAGES & set(packages):
-        raise ValueError(f"reserved packages requested: {sorted(FORBIDDEN_PACKAGES & set(packages))}")
+    reserved = sorted(FORBIDDEN_PACKAGES & set(packages))
+    if reserved:
+        raise ValueError(f"reserved for held-out evaluation, never installed here: {reserved}")
     missing = missing_packages(packages)
     if not missing:
         return []

@@ -170,7 +170,8 @@ def test_curve_segments_and_threshold():
 
 def test_slap_locate_cli_prints_segments_and_writes_a_png(local_slap, tiny_exp, tmp_path,
                                                         monkeypatch, capsys):
-    monkeypatch.setattr(SLAPInference, "from_pretrained", classmethod(lambda cls, *a, **k: local_slap))
+    monkeypatch.setattr(SLAPInference, "from_pretrained",
+                        classmethod(lambda cls, *a, **k: local_slap))
     sources = _sources()
     clip, spans = _compose(sources)
     wav = tmp_path / "clip.wav"
@@ -209,8 +210,10 @@ def test_locate_eval_composes_clips_and_scores_model_against_baselines(local_sla
     for name, lines in (("wav.scp", wav_scp), ("text", text), ("utt2label", labels)):
         (data / name).write_text("\n".join(lines) + "\n")
     queries = {n: _query_by_example(local_slap, s) for n, s in zip(names, _sources())}
-    monkeypatch.setattr(local_slap, "embed_text", lambda texts: np.stack([queries[t] for t in texts]))
-    monkeypatch.setattr(SLAPInference, "from_pretrained", classmethod(lambda cls, *a, **k: local_slap))
+    monkeypatch.setattr(local_slap, "embed_text",
+                        lambda texts: np.stack([queries[t] for t in texts]))
+    monkeypatch.setattr(SLAPInference, "from_pretrained",
+                        classmethod(lambda cls, *a, **k: local_slap))
 
     waves = {f"s{i}": s for i, s in enumerate(_sources())}
     clips = slap_locate_eval.compose_clips(waves, dict(zip(waves, names)), None, 2, 3, RATE, 0)

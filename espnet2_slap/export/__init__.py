@@ -1,0 +1,1 @@
+"""Deployment of trained SLAP models: ONNX export of both towers and a torch-free runtime."""

@@ -19,6 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from make_results_md import portable_text
+
 RETRIEVAL_COLUMNS = [("recall_at_1", "R@1"), ("recall_at_5", "R@5"), ("recall_at_10", "R@10"),
                      ("map_at_10", "mAP@10"), ("median_rank", "MedR")]
 ZEROSHOT_COLUMNS = [("top1_accuracy", "chance_top1", "top-1 (%)"),
@@ -210,7 +212,9 @@ def main(argv: Sequence[str]) -> int:
                 lines += ["", f"## {dset}: generated captions ({name})", ""]
                 lines += caption_sample(captions, args.data_root / dset, args.n_captions)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # Shared with the reports and the model card: no path of this machine (e.g. the venv in
+    # an "n/a" reason) is written.
+    args.output.write_text(portable_text("\n".join(lines) + "\n"), encoding="utf-8")
     print(f"compare_results.py: {len(dsets)} sets of {len(names)} experiments -> {args.output}")
     return 0
 

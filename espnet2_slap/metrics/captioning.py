@@ -168,7 +168,8 @@ def spice_unavailable_reason() -> Optional[str]:
     missing = [jar for jar in SPICE_CORENLP_JARS if not (SPICE_LIB_DIR / jar).is_file()]
     if missing:
         return (
-            f"Stanford CoreNLP jars {', '.join(missing)} are missing from {SPICE_LIB_DIR}; "
+            f"Stanford CoreNLP jars {', '.join(missing)} are missing from pycocoevalcap's "
+            "spice/lib folder; "
             "pycocoevalcap would download them from nlp.stanford.edu, which is not attempted "
             "(offline). Put the jars there to enable SPICE."
         )

@@ -58,8 +58,11 @@ for corpus in ${corpora}; do
     fi
     prepared="prepared from ${variable}=${root}"
     if [ "$(cat "${out}/status" 2>/dev/null)" = "${prepared}" ]; then
-        log "${corpus}: already ${prepared}"
-        continue
+        if python -m espnet2_slap.corpora.sources check "${out}" >&2; then
+            log "${corpus}: already ${prepared}"
+            continue
+        fi
+        log "${corpus}: ${variable} changed since it was prepared: preparing it again"
     fi
     log "${corpus}: preparing from ${variable}=${root}"
     # shellcheck disable=SC2086  # options are words

@@ -19,7 +19,7 @@ seed=0
 stage=1
 stop_stage=5
 source_root=/
-synth=fluidsynth,espeak
+synth=fluidsynth,espeak,festival,flite
 
 usage() {
     cat <<EOF
@@ -33,7 +33,8 @@ Usage: $0 [options]
   --stop_stage N    last stage to run (default: ${stop_stage})
   --source_root D   folder holding the packages' usr/share (default: ${source_root});
                     the package check of stage 1 only runs for /
-  --synth LIST      comma-separated synthesizers: fluidsynth,espeak or none (default: ${synth})
+  --synth LIST      comma-separated synthesizers among fluidsynth,espeak,festival,flite,
+                    or none (default: ${synth})
 EOF
 }
 
@@ -70,28 +71,9 @@ log() { echo "$(date '+%Y-%m-%d %H:%M:%S') [mini_sounds] $*"; }
 # stage_done STAMP KEY OUTPUT: true when STAMP records exactly KEY and OUTPUT still exists
 stage_done() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ] && [ -e "$3" ]; }
 
-packages=(tuxpaint-stamps-default asterisk-core-sounds-en-wav asterisk-core-sounds-en
-          sonic-pi-samples sound-theme-freedesktop fluidsynth fluid-soundfont-gm espeak-ng)
-
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ] && [ "${source_root}" = / ]; then
     log "stage 1: checking Debian packages"
-    command -v dpkg-query >/dev/null || { echo "$0: dpkg-query not found; this recipe needs Debian/Ubuntu packages: ${packages[*]}" >&2; exit 1; }
-    missing=()
-    for package in "${packages[@]}"; do
-        status="$(dpkg-query -W -f='${db:Status-Status}' "${package}" 2>/dev/null || true)"
-        [ "${status}" = installed ] || missing+=("${package}")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
-        if [ "$(id -u)" -eq 0 ]; then
-            log "installing ${missing[*]}"
-            apt-get update
-            DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-        else
-            echo "$0: missing Debian packages: ${missing[*]}" >&2
-            echo "install them with:  sudo apt-get install -y ${missing[*]}" >&2
-            exit 1
-        fi
-    fi
+    python "${builder}" packages --install
 fi
 
 prepare_key="source_root=${source_root} synth=${synth}"

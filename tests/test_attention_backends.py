@@ -159,3 +159,45 @@ def test_gpu_encoder_backends_agree_under_bf16(backend):
     assert cosine.min() > 0.99
     cosine = torch.nn.functional.cosine_similarity(grads[0].flatten(), grads[1].flatten(), dim=0)
     assert cosine > 0.99
+
+
+def _graphs():
+    from torch._dynamo.utils import counters
+
+    return int(counters["stats"]["unique_graphs"])
+
+
+def test_sdpa_local_traces_whole_with_a_symbolic_pack_length():
+    """Under torch.compile (SLAPAudioEncoder(compile=True)) the local sdpa path is one graph
+    (fullgraph: no break) that serves packs of any length: no recompilation per pack."""
+    radius = 8
+
+    def local(q, k, v, cu_seqlens):
+        return packed_attention(q, k, v, cu_seqlens, 0, radius, backend="sdpa")
+
+    compiled = torch.compile(local, backend="eager", fullgraph=True, dynamic=True)
+    before = _graphs()
+    for lengths in ([40, 3, 9, 26], [5, 17], [100, 1, 33], [12, 12, 12, 12, 12, 7]):
+        q, k, v = random_qkv(lengths)
+        out = compiled(q, k, v, cu(lengths))
+        torch.testing.assert_close(out, naive_attention(q, k, v, lengths, radius),
+                                   atol=1e-12, rtol=1e-10)
+    assert _graphs() - before == 1
+
+
+def test_sdpa_global_stays_out_of_the_graph():
+    """The global sdpa path loops over the pack's samples (a data-dependent split): it is
+    excluded from compiled graphs (torch.compiler.disable) instead of being traced, and
+    re-specialised, for every pack; the code around it still compiles once."""
+
+    def block(q, k, v, cu_seqlens):
+        return packed_attention(q * 2, k, v, cu_seqlens, 0, None, backend="sdpa") + 1
+
+    compiled = torch.compile(block, backend="eager", dynamic=True)
+    before = _graphs()
+    for lengths in ([40, 3, 9, 26], [5, 17], [100, 1, 33]):
+        q, k, v = random_qkv(lengths)
+        out = compiled(q, k, v, cu(lengths))
+        torch.testing.assert_close(out, naive_attention(q * 2, k, v, lengths, None) + 1,
+                                   atol=1e-12, rtol=1e-10)
+    assert _graphs() - before == 2  # before and after the attention, whatever the pack

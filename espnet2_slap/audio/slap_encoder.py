@@ -4,6 +4,12 @@ Patches in time-major order -> linear patch embedding -> pre-norm Transformer bl
 2D RoPE, RMSNorm, SwiGLU and no biases, alternating sliding-window (local) and global
 attention -> final RMSNorm. Every non-padded patch of the batch is run as one sequence
 with varlen attention (the padded baseline is ``audio/padded_baseline.py``).
+
+``compile=True`` runs each Transformer block through ``torch.compile`` with dynamic shapes:
+one compiled graph per layer kind (local, global) serves every block of that kind and every
+packed length, so a new pack does not recompile (``tools/bench/bench_encoder_step.py
+--compile`` prints the count over random packs). Patchify, RoPE tables and the final norm stay
+eager: they hold the data-dependent steps (the packing itself).
 """
 
 from typing import Callable, Mapping, Optional, Sequence
@@ -13,12 +19,44 @@ import torch.utils.checkpoint
 
 from espnet2_slap.audio.abs_audio_encoder import AbsAudioEncoder
 from espnet2_slap.audio.patchify import num_patch_tokens, patchify
+from espnet2_slap.layers.attention_backends import resolve_backend
 from espnet2_slap.layers.packed_batch import PackedBatch
 from espnet2_slap.layers.rope2d import RotaryEmbedding2D
 from espnet2_slap.layers.transformer_block import PackedLayout, TransformerBlock
 
 ATTENTION_KINDS = ("local", "global")
 PATCH_SIZE = 16  # the paper's 16x16 patches
+
+
+def _block_call(block, x, cos, sin, layout) -> torch.Tensor:
+    return block(x, cos, sin, layout)
+
+
+def _local_block_call(block, x, cos, sin, layout) -> torch.Tensor:
+    return block(x, cos, sin, layout)
+
+
+def _global_block_call(block, x, cos, sin, layout) -> torch.Tensor:
+    return block(x, cos, sin, layout)
+
+
+_COMPILED = {}
+
+
+def compiled_block_call(kind: str):
+    """The call of a block of ``kind`` (local or global), compiled once per process
+    (``torch.compile(dynamic=True)``).
+
+    A function of the block, not a compiled copy of each module: the state dict, ``deepcopy``
+    (the EMA teacher) and pickling see plain modules, and the blocks of one kind share their
+    graphs (the parameters are inputs). One function (code object, so one compile cache) per
+    kind: a graph break inside a global layer (``sdpa``) leaves guards that do not look at
+    the layer kind, and in a shared cache local blocks would then take the global entry.
+    """
+    if kind not in _COMPILED:
+        function = {"local": _local_block_call, "global": _global_block_call}[kind]
+        _COMPILED[kind] = torch.compile(function, dynamic=True)
+    return _COMPILED[kind]
 
 
 class SLAPAudioEncoder(AbsAudioEncoder):
@@ -42,6 +80,9 @@ class SLAPAudioEncoder(AbsAudioEncoder):
         activation_checkpointing: in training, keep only each block's input and recompute
             its activations in the backward pass (less memory for long clips, about one
             more forward pass of compute; same gradients).
+        compile: run each block through ``torch.compile`` (dynamic shapes; see the module
+            docstring); same outputs and gradients within float tolerance. The first steps
+            pay the compilation (tens of seconds), later packs of any length reuse it.
     """
 
     def __init__(
@@ -58,6 +99,7 @@ class SLAPAudioEncoder(AbsAudioEncoder):
         rope_base: float = 10000.0,
         norm_eps: float = 1e-6,
         activation_checkpointing: bool = False,
+        compile: bool = False,
     ):
         super().__init__()
         unknown = [kind for kind in attention_pattern if kind not in ATTENTION_KINDS]
@@ -73,6 +115,8 @@ class SLAPAudioEncoder(AbsAudioEncoder):
         self.patch_size = patch_size
         self.freq_patches = input_size // patch_size
         self.activation_checkpointing = activation_checkpointing
+        self.compile_blocks = compile  # not ``self.compile``: that is nn.Module.compile
+        self.attention_backend = attention_backend
         self.window_radius = (window_time_steps // 2) * self.freq_patches  # in tokens
         self.layer_kinds = [attention_pattern[i % len(attention_pattern)] for i in range(num_layers)]
         self._output_size = output_size
@@ -139,14 +183,23 @@ class SLAPAudioEncoder(AbsAudioEncoder):
     def _run_blocks(self, x, cos, sin, patches: PackedBatch) -> torch.Tensor:
         """``(N, D)`` packed tokens through every block, as one varlen sequence."""
         layout = PackedLayout(patches.cu_seqlens, patches.max_len)
+        if self.compile_blocks:
+            # Eagerly, before any compiled call: raises for a backend the device cannot run
+            # and looks the kernels up once, so the traced calls see constants.
+            resolve_backend(self.attention_backend, x.device)
         for block in self.blocks:
             x = self._run_block(block, x, cos, sin, layout)
         return x
 
     def _run_block(self, block: TransformerBlock, x, cos, sin, layout) -> torch.Tensor:
-        """``block(x, ...)``, recomputed in the backward pass with activation checkpointing."""
+        """``block(x, ...)`` (compiled with ``compile``), recomputed in the backward pass with
+        activation checkpointing."""
+        if self.compile_blocks:
+            run = compiled_block_call("global" if block.attn.window_radius is None else "local")
+        else:
+            run = _block_call
         if self.activation_checkpointing and self.training and torch.is_grad_enabled():
             return torch.utils.checkpoint.checkpoint(
-                block, x, cos, sin, layout, use_reentrant=False
+                run, block, x, cos, sin, layout, use_reentrant=False
             )
-        return block(x, cos, sin, layout)
+        return run(block, x, cos, sin, layout)

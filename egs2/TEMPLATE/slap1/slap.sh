@@ -57,6 +57,7 @@ inference_config=      # inference YAML
 inference_args=        # extra options of slap_inference
 inference_tag=         # inference directory name (default: from config, model and args)
 inference_model=valid.loss.best.pth  # model file in the experiment directory
+rerank_depth=0         # >0: also re-rank each text query's top N clips by caption likelihood
 download_model=        # evaluate this packed model (.zip) or model-zoo tag instead (stages 7-8)
 
 # Data sets
@@ -148,6 +149,9 @@ Options (--foo_bar and --foo-bar are the same; defaults in brackets):
                             valid.loss.ave.pth [${inference_model}]
     --download_model TAG    evaluate a packed model (.zip) or model-zoo / Hub tag in stages
                             7-8; skips training and packing [${download_model}]
+    --rerank_depth N        stage 8: also re-rank each text query's top N clips by the caption
+                            decoder's likelihood of the query, the mix weight chosen on
+                            --valid_set (0: off) [${rerank_depth}]
   Data sets
     --train_set NAME        training set [${train_set}]
     --valid_set NAME        validation set [${valid_set}]
@@ -515,8 +519,13 @@ stage_8() {
     fi
     local model_config model_file dset
     model_files
+    local rerank_opts=()
+    if [ "${rerank_depth}" -gt 0 ]; then  # the mix weight is chosen on the validation set
+        rerank_opts=(--rerank_depth "${rerank_depth}"
+                     --rerank_valid_dir "${dumpdir}/raw/${valid_set}")
+    fi
     for dset in ${test_sets}; do
-        score_set "${dset}" retrieval
+        score_set "${dset}" retrieval "${rerank_opts[@]}"
     done
     for dset in ${zeroshot_sets}; do
         require_file "${dumpdir}/raw/${dset}/labels" "a zero-shot set needs labels and utt2label"

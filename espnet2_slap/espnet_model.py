@@ -265,31 +265,16 @@ class ESPnetSLAPModel(AbsESPnetModel):
         return {"feats": feats, "feats_lengths": feats_lengths}
 
     # ------------------------------------------------------------------ optimizer steps
-    def update_teacher(self) -> None:
-        """One EMA step of the SSL teacher; called once per optimizer step."""
-        if self.ssl_objective is not None:
-            self.ssl_objective.update_teacher(self.audio_encoder)
-
     def after_optimizer_step(self) -> None:
-        """Run after every real optimizer step (the task hooks it to the optimizer).
+        """Clamp every learnable temperature to its bound, after every real optimizer step.
 
-        Clamps every learnable temperature to its bound (on the parameter, as CLIP does, so
-        its gradient never vanishes past the bound) and moves the EMA teacher one step.
+        On the parameter, as CLIP does, so its gradient never vanishes past the bound (the
+        task hooks it to the optimizer). The EMA teacher has its own hook
+        (:func:`espnet2_slap.ssl.ema_teacher.attach_ema_teachers`).
         """
         for module in self.modules():
             if isinstance(module, ClampedLogitScale):
                 module.clamp_()
-        self.update_teacher()
-
-    def start_new_teacher_schedule(self) -> None:
-        """Restart the EMA schedule: the teacher is copied from the student at the next
-        training step and the momentum starts again from its first value.
-
-        Called when training starts from initial weights (``--init_param``, fine-tuning);
-        ``--resume`` then restores the saved step and teacher.
-        """
-        if self.ssl_objective is not None:
-            self.ssl_objective.teacher.restart_schedule()
 
 
 def _frozen_modules_to_eval(module: torch.nn.Module) -> None:

@@ -147,3 +147,55 @@ def test_validation_takes_first_caption_and_budget_counts_the_window(caption_cor
     assert cost(35 * FS) == cost(30 * FS) > cost(25 * FS)
     args.crop_seconds = None
     assert SLAPTask.tokens_per_sample_fn(args)(35 * FS) > cost(35 * FS)
+
+
+def loads(factory, epoch, tokens, waves):
+    """Every load of an epoch: (clip, caption drawn, window start of the long clip or 0)."""
+    seen = []
+    for utt_ids, batch in factory.build_iter(epoch):
+        for row, utt in enumerate(utt_ids):
+            start = 0
+            if utt == "clip6":
+                window = batch["speech"][row, : int(batch["speech_lengths"][row])].numpy()
+                start = int(np.argmin(np.abs(waves[utt][: 5 * FS + 1] - window[0])))
+            seen.append((utt, decode(batch, row, tokens), start))
+    return seen
+
+
+@pytest.mark.parametrize("iterator_type", ["task", "sequence"])
+def test_draws_change_every_epoch_with_a_dataset_cache(caption_corpus, char_token_list,
+                                                       iterator_type):
+    """ESPnet's --max_cache_size caches the preprocessed item: the draws froze after epoch 1."""
+    data, waves, captions = caption_corpus
+    args = build_loader_args(data, char_token_list, 0)
+    args.max_cache_size = 1e9
+    args.iterator_type, args.batch_type, args.batch_size = iterator_type, "unsorted", 2
+    tokens = char_token_list.read_text().split()
+    factory = SLAPTask.build_iter_factory(args, DistributedOption(), mode="train")
+    epochs = [dict((u, (c, s)) for u, c, s in loads(factory, e, tokens, waves)) for e in (1, 2, 3)]
+    changed = sum(len({epoch[u] for epoch in epochs}) > 1 for u in waves)
+    assert changed >= 5, epochs  # without a cache 6 or 7 of the 7 clips change
+    assert len({epoch["clip6"][1] for epoch in epochs}) == 3  # the 30 s window moves
+    assert all(c in captions[u] for epoch in epochs for u, (c, _) in epoch.items())
+
+
+@pytest.mark.parametrize("iterator_type", ["task", "sequence"])
+def test_a_clip_loaded_twice_in_one_epoch_gets_two_draws(caption_corpus, char_token_list,
+                                                         iterator_type):
+    """--num_iters_per_epoch spanning two passes over the data: the draws were seeded by
+    ESPnet's epoch, so both loads of a clip got the same caption and window."""
+    data, waves, captions = caption_corpus
+    args = build_loader_args(data, char_token_list, 0)
+    args.iterator_type, args.batch_type, args.batch_size = iterator_type, "unsorted", 2
+    tokens = char_token_list.read_text().split()
+    per_pass = len(SLAPTask.build_iter_factory(args, DistributedOption(), mode="train")
+                   .build_iter(1))
+    args.num_iters_per_epoch = 2 * per_pass
+    factory = SLAPTask.build_iter_factory(args, DistributedOption(), mode="train")
+    seen = loads(factory, 1, tokens, waves)
+    assert sorted(u for u, _, _ in seen) == sorted(list(waves) * 2)  # two passes in one epoch
+    first, second = {}, {}
+    for utt, caption, start in seen:
+        (second if utt in first else first)[utt] = (caption, start)
+    assert sum(first[u] != second[u] for u in waves) >= 5
+    assert first["clip6"][1] != second["clip6"][1]

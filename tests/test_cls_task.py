@@ -20,6 +20,7 @@ from espnet2_slap.cls.scoring import fold_summary, score
 from espnet2_slap.cls.task import SLAPCLSTask, layer_decay_groups
 from espnet2_slap.inference import SLAPInference
 from espnet2_slap.data.packing_sampler import TokenBudgetBatchSampler
+from espnet2.train.distributed_utils import DistributedOption
 
 from test_inference_api import pack_tiny_exp, tone
 
@@ -146,24 +147,82 @@ def test_linear_probe_trains_the_head_only(tiny_exp, cls_token_list, tmp_path):
     assert all(not p.requires_grad for p in model.encoder.parameters())
 
 
+TWO_BLOCKS = "encoder_conf={output_size: 32, num_layers: 2, num_heads: 2, mlp_hidden_size: 64}"
+
+
 def test_layer_decay_scales_lr_by_depth(cls_token_list):
     args = cls_args(cls_token_list, "--encoder_conf", "encoder_conf={output_size: 32, num_layers: 3, num_heads: 2, mlp_hidden_size: 64}")
     model = SLAPCLSTask.build_model(args)
     groups = layer_decay_groups(model, decay=0.5, lr=1.0, exclude_weight_decay=True)
-    lr_of = {id(p): g["lr"] for g in groups for p in g["params"]}
+    scale_of = {id(p): g["lr_scale"] for g in groups for p in g["params"]}
+    assert {g["lr"] for g in groups} == {1.0}  # what a scheduler sees: one lr
     no_decay = {id(p) for g in groups if g.get("weight_decay") == 0.0 for p in g["params"]}
     encoder = model.encoder.encoder
-    assert lr_of[id(encoder.patch_embed.weight)] == 0.5**4
-    assert all(lr_of[id(p)] == 0.5**3 for p in encoder.blocks[0].parameters())
-    assert lr_of[id(next(encoder.blocks[2].parameters()))] == 0.5
-    assert lr_of[id(model.decoder.linear_out.weight)] == 1.0
-    assert lr_of[id(model.encoder.pooling.query)] == 1.0
-    assert id(encoder.mask_token) not in lr_of  # never used by tagging, not trained
+    assert scale_of[id(encoder.patch_embed.weight)] == 0.5**4
+    assert all(scale_of[id(p)] == 0.5**3 for p in encoder.blocks[0].parameters())
+    assert scale_of[id(next(encoder.blocks[2].parameters()))] == 0.5
+    assert scale_of[id(model.decoder.linear_out.weight)] == 1.0
+    assert scale_of[id(model.encoder.pooling.query)] == 1.0
+    assert id(encoder.mask_token) not in scale_of  # never used by tagging, not trained
     assert id(model.decoder.linear_out.bias) in no_decay and id(model.decoder.linear_out.weight) not in no_decay
-    optimizer = SLAPCLSTask.build_optimizers(
-        cls_args(cls_token_list, "--layer_decay", 0.5, "--optim", "adamw", "--optim_conf", "lr=0.1"), model
-    )[0]
-    assert sorted({g["lr"] for g in optimizer.param_groups}) == pytest.approx([0.1 * 0.5**k for k in (4, 3, 2, 1, 0)])
+
+
+def effective_lrs(model, optimizer):
+    """One SGD step on unit gradients: each parameter moves by the lr it really got."""
+    params = {"patch": model.encoder.encoder.patch_embed.weight,
+              "block1": model.encoder.encoder.blocks[0].attn.qkv.weight,
+              "block2": model.encoder.encoder.blocks[1].attn.qkv.weight,
+              "head": model.decoder.linear_out.weight}
+    before = {k: p.detach().clone() for k, p in params.items()}
+    for p in model.parameters():
+        p.grad = torch.ones_like(p) if p.requires_grad else None
+    optimizer.step()
+    return {k: float((before[k] - p.detach()).mean()) for k, p in params.items()}
+
+
+@pytest.mark.parametrize("scheduler, conf", [
+    ("cosineannealingwarmuprestarts",
+     "{first_cycle_steps: 40, warmup_steps: 5, max_lr: 0.1, min_lr: 0.001}"),
+    ("warmuplr", "{warmup_steps: 5}"),
+])
+def test_layer_decay_holds_under_every_scheduler(cls_token_list, scheduler, conf):
+    """An absolute scheduler (the one SLAP pretraining uses) used to overwrite every layer's lr
+    with one value: after 20 steps all layers moved alike instead of 0.125/0.25/0.5/1."""
+    from espnet2.tasks.abs_task import scheduler_classes
+
+    args = cls_args(cls_token_list, "--encoder_conf", TWO_BLOCKS, "--layer_decay", 0.5,
+                    "--optim", "sgd", "--optim_conf", "lr=0.1", "--scheduler", scheduler,
+                    "--scheduler_conf", conf, "--num_iters_per_epoch", 10, "--max_epoch", 4)
+    model = SLAPCLSTask.build_model(args)
+    (optimizer,) = SLAPCLSTask.build_optimizers(args, model)
+    lr_scheduler = scheduler_classes[scheduler](optimizer, **args.scheduler_conf)
+    for _ in range(20):
+        effective_lrs(model, optimizer)
+        lr_scheduler.step()
+    lrs = effective_lrs(model, optimizer)
+    ratios = [lrs[k] / lrs["head"] for k in ("patch", "block1", "block2")]
+    assert ratios == pytest.approx([0.125, 0.25, 0.5], rel=1e-4)
+    assert lrs["head"] == pytest.approx(optimizer.param_groups[0]["lr"], rel=1e-4)
+
+
+def test_tagging_schedule_spans_the_balanced_draws(tmp_path, cls_token_list):
+    """The cycle length is counted from the sampler tagging trains with (balanced draws)."""
+    train = labelled_dir(tmp_path, "train", 9, seed=0)
+    args = cls_args(cls_token_list, "--encoder_conf", TWO_BLOCKS, "--max_epoch", 2,
+                    "--scheduler", "cosineannealingwarmuprestarts",
+                    "--scheduler_conf", "{warmup_steps: 1, max_lr: 0.1, min_lr: 0.001}",
+                    "--batch_tokens", 60, "--balanced_sampling", "true",
+                    "--balanced_num_samples", 30,
+                    "--train_data_path_and_name_and_type", f"{train}/wav.scp,speech,sound",
+                    "--train_data_path_and_name_and_type", f"{train}/text,label,text",
+                    "--train_shape_file", f"{train}/speech_shape")
+    model = SLAPCLSTask.build_model(args)
+    SLAPCLSTask.build_optimizers(args, model)
+    factory = SLAPCLSTask.build_task_iter_factory(
+        args, SLAPCLSTask.build_iter_options(args, DistributedOption(), "train"), "train")
+    real = sum(len(factory.sampler.batches(epoch)) for epoch in (1, 2))
+    assert args.scheduler_conf["first_cycle_steps"] == real
+    assert real > sum(len(factory.sampler.sampler.batches(e)) for e in (1, 2))  # 30 draws > 9
 
 
 def test_balanced_sampling_draws_rare_classes_as_often(tmp_path):
@@ -268,3 +327,16 @@ def test_slap_init_sources_resolve(tiny_exp, tmp_path, monkeypatch):
     assert yaml.safe_load(config.read_text())["audio_encoder"] == "slap"
     assert torch.equal(torch.load(model)["audio_encoder.patch_embed.weight"],
                        torch.load(tiny_exp / "model.pth")["audio_encoder.patch_embed.weight"])
+
+
+def test_bad_tagging_option_values_are_named_at_parse_time(cls_token_list, tmp_path, capsys):
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump({"layer_decay": 1.5, "batch_tokens": -1}))
+    with pytest.raises(SystemExit) as exit_info:
+        SLAPCLSTask.main(cmd=["--config", str(config), "--token_list", str(cls_token_list),
+                              "--output_dir", str(tmp_path / "exp")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert ("layer_decay (config key, or --layer_decay) must be a number in (0, 1] or none, "
+            "got 1.5") in err
+    assert "batch_tokens (config key, or --batch_tokens) must be a positive integer, got -1" in err

@@ -3,11 +3,14 @@
 so the momentum was clamped to 1 and the teacher never moved."""
 
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from espnet2_slap.bin import slap_pack
+from espnet2_slap.bin.slap_export_pretrained import PretrainedModelError, export
 from espnet2_slap.utils.model_source import unpack_packed_model
 
 from test_slap_task import data_args, run_train
@@ -65,3 +68,54 @@ def test_finetuning_from_a_packed_model_restarts_the_teacher_schedule(
     assert from_loaded_student < 0.1 * from_loaded_teacher
     assert from_loaded_student > 0
     assert "ema_momentum" in result.stderr
+
+
+# ------------------------------------------------------------------ the architecture agrees
+FINETUNE_TINY = (Path(__file__).resolve().parents[1]
+                 / "egs2/audiocaps/slap1/conf/finetune_slap_tiny.yaml")
+
+
+def export_with(tiny_exp, tmp_path, change):
+    """slap_export_pretrained with the tiny fine-tuning config changed by ``change``."""
+    config = yaml.safe_load(FINETUNE_TINY.read_text())
+    change(config)
+    path = tmp_path / "finetune.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return export(str(tiny_exp), tmp_path / "out", str(path))
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda c: c["audio_encoder_conf"].update(num_heads=4),
+     "audio_encoder_conf.num_heads: 4 here, 2 pretrained"),
+    (lambda c: c["audio_encoder_conf"].update(window_time_steps=8),
+     "audio_encoder_conf.window_time_steps: 8 here, 4 pretrained"),
+    (lambda c: c["audio_encoder_conf"].update(attention_pattern=["global"]),
+     "audio_encoder_conf.attention_pattern: ['global'] here, ['local', 'global'] pretrained"),
+    (lambda c: c["model_conf"].update(pooling_heads=4),
+     "model_conf.pooling_heads: 4 here, 2 pretrained"),
+    (lambda c: c["audio_encoder_conf"].pop("num_heads"),  # the default (12) is another network
+     "audio_encoder_conf.num_heads: 12 here, 2 pretrained"),
+    (lambda c: c["ssl_conf"]["head_conf"].update(num_layers=3),
+     "ssl_conf.head_conf.num_layers: 3 here, 2 pretrained"),
+    (lambda c: c["text_encoder_conf"]["config_overrides"].update(num_attention_heads=4),
+     "text_encoder_conf (Hugging Face config) num_attention_heads: 4 here, 12 pretrained"),
+], ids=["num_heads", "window_time_steps", "attention_pattern", "pooling_heads",
+        "default_num_heads", "ssl_head", "text_heads"])
+def test_fine_tuning_another_architecture_is_refused(tiny_exp, tmp_path, change, problem):
+    """These all load tensor for tensor (same names and shapes) into a different network."""
+    with pytest.raises(PretrainedModelError, match="does not match the pretrained model") as err:
+        export_with(tiny_exp, tmp_path, change)
+    assert problem in str(err.value)
+
+
+def test_fine_tuning_may_change_how_the_model_trains(tiny_exp, tmp_path):
+    def change(config):
+        config["audio_encoder_conf"].update(attention_backend="sdpa")
+        config["model_conf"].update(caption_weight=1.0, ssl_forward="shared")
+        config["ssl_conf"].update(mask_ratio=0.3, momentum_start=0.99,
+                                  loss_conf={"teacher_temperature": 0.04})
+        config["caption_decoder_conf"].update(dropout=0.0)
+        config["text_encoder_conf"].update(pretrained=False)
+        config["contrastive_loss_conf"] = {"init_temperature": 0.05}
+        config.pop("specaug")
+    assert "model.pth" in export_with(tiny_exp, tmp_path, change)

@@ -67,8 +67,7 @@ def tiny_version(config: dict) -> dict:
             "max_length": 48,
         }
     config["model_conf"] = {**config["model_conf"], "embed_dim": 16, "pooling_heads": 2}
-    config["scheduler_conf"] = {**config["scheduler_conf"], "first_cycle_steps": 20,
-                                "warmup_steps": 2}
+    config["scheduler_conf"] = {**config["scheduler_conf"], "warmup_steps": 2}
     # CPU settings; tensorboard (rank-0 logging only) is left out to save time
     config.update(batch_tokens=100, num_workers=0, use_amp=False, token_type="char",
                   use_tensorboard=False)

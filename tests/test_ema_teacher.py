@@ -10,9 +10,10 @@ from espnet2_slap.ssl.patch_loss import PatchDistillationLoss
 from espnet2_slap.ssl.head import SSLProjectionHead
 from espnet2_slap.ssl.ema_teacher import (
     EMATeacher,
-    attach_ema_teacher,
+    after_each_real_step,
+    attach_ema_teachers,
     cosine_momentum,
-    register_ema_update,
+    restart_ema_teachers,
 )
 from espnet2_slap.ssl.token_masking import random_token_mask
 
@@ -83,7 +84,7 @@ def make_training(seed: int, total_steps: int, centering: str = "ema"):
     torch.manual_seed(seed)
     model = SelfDistillation(total_steps, centering)
     optimizer = torch.optim.AdamW(trainable_parameters(model), lr=1e-2)
-    register_ema_update(optimizer, lambda: model.teacher.update(model.student))
+    after_each_real_step(optimizer, lambda: model.teacher.update(model.student))
     return model, optimizer
 
 
@@ -232,7 +233,7 @@ def test_step_skipped_by_grad_scaler_does_not_update(fused):
     torch.manual_seed(0)
     model = SelfDistillation(total_steps=10, centering="sinkhorn")
     optimizer = torch.optim.Adam(trainable_parameters(model), lr=1e-2, fused=fused)
-    register_ema_update(optimizer, lambda: model.teacher.update(model.student))
+    after_each_real_step(optimizer, lambda: model.teacher.update(model.student))
     scaler = torch.amp.GradScaler("cpu", init_scale=2.0**8)
 
     def amp_step(poison: bool):
@@ -298,37 +299,46 @@ def test_loss_decreases_when_overfitting_a_fixed_batch(centering):
     assert entropies[-1] < 0.5 * math.log(PROTOTYPES)  # targets did not collapse to uniform
 
 
-def test_attach_ema_teacher_sets_the_schedule_and_steps_once_per_optimizer_step():
-    """The task's one call wires the teacher: schedule length, then one EMA step per real
+def test_attach_ema_teachers_sets_the_schedule_and_steps_once_per_optimizer_step():
+    """The task's one call wires every teacher: schedule length, then one EMA step per real
     optimizer step (not per backward with gradient accumulation, not on a skipped step)."""
     torch.manual_seed(0)
-
-    class Model(torch.nn.Module):  # what attach_ema_teacher reads from ESPnetSLAPModel
-        def __init__(self):
-            super().__init__()
-            self.ssl_objective = SelfDistillation(total_steps=0, centering="sinkhorn")
-            self.after_step_calls = 0
-
-        def after_optimizer_step(self):
-            self.after_step_calls += 1
-            self.ssl_objective.teacher.update(self.ssl_objective.student)
-
-    model = Model()
+    model = torch.nn.ModuleDict(dict(ssl=SelfDistillation(total_steps=0, centering="sinkhorn")))
     optimizer = torch.optim.SGD(trainable_parameters(model), lr=0.1)
     schedule_calls = []
-    handle = attach_ema_teacher(model, optimizer, lambda: schedule_calls.append(1) or 7)
-    teacher = model.ssl_objective.teacher
+    (handle,) = attach_ema_teachers(model, optimizer, lambda: schedule_calls.append(1) or 7)
+    teacher = model["ssl"].teacher
     assert schedule_calls == [1] and int(teacher.total_steps) == 7
+    assert teacher.student is model["ssl"].student  # it follows the module it was built from
+    start = snapshot(teacher.module)
     for step in range(3):  # accum_grad = 2: two backward passes per optimizer step
         optimizer.zero_grad()
         for micro in range(2):
-            model.ssl_objective(fixed_tokens(), LENGTHS, step=2 * step + micro)[0].backward()
+            model["ssl"](fixed_tokens(), LENGTHS, step=2 * step + micro)[0].backward()
         optimizer.step()
-    assert int(teacher.step) == 3 and model.after_step_calls == 3
+    assert int(teacher.step) == 3
+    assert not torch.equal(teacher.module.embed.weight, start["embed.weight"])
     handle.remove()
     optimizer.step()
     assert int(teacher.step) == 3
 
-    no_teacher = torch.nn.Linear(2, 2)  # no ssl_objective, no after_optimizer_step
-    assert attach_ema_teacher(no_teacher, optimizer, lambda: schedule_calls.append(1) or 7) is None
-    assert schedule_calls == [1]
+    no_teacher = torch.nn.Linear(2, 2)
+    assert attach_ema_teachers(no_teacher, optimizer, lambda: schedule_calls.append(1) or 7) == []
+    assert schedule_calls == [1]  # the schedule length is not even computed
+
+
+def test_restart_copies_the_student_at_the_next_training_pass_only():
+    """Fine-tuning: the trainer restarts the schedule; the teacher then starts from the
+    (loaded) student until its first update, and a resumed teacher is left alone."""
+    model, optimizer = make_training(seed=0, total_steps=10)
+    train(model, optimizer, fixed_tokens(), range(2))
+    assert int(model.teacher.step) == 2
+    with torch.no_grad():  # what --init_param does to the student after the model was built
+        model.student.embed.weight.add_(1.0)
+    model.teacher.start_from_student()  # step > 0: a resumed teacher keeps its weights
+    assert not torch.equal(model.teacher.module.embed.weight, model.student.embed.weight)
+    restart_ema_teachers(model)
+    assert int(model.teacher.step) == 0
+    model.teacher.start_from_student()
+    for t, s in zip(model.teacher.module.parameters(), model.student.parameters()):
+        assert torch.equal(t, s)

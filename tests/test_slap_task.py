@@ -163,3 +163,29 @@ def test_collect_stats_then_train_one_epoch(tiny_config, char_token_list, tiny_d
     assert "loss_ssl" in log and "loss_cap" in log and "loss_clap" in log
     config = yaml.safe_load((exp / "config.yaml").read_text())
     assert isinstance(config["token_list"], list)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("batch_tokens", -6144, "batch_tokens (config key, or --batch_tokens) must be a positive "
+                            "integer, got -6144"),
+    ("batch_tokens", 6144.5, "batch_tokens (config key, or --batch_tokens) must be a positive "
+                             "integer, got 6144.5"),
+    ("valid_batch_tokens", 0, "valid_batch_tokens (config key, or --valid_batch_tokens) must be "
+                              "a positive integer or none, got 0"),
+    ("crop_seconds", -30.0, "crop_seconds (config key, or --crop_seconds) must be a positive "
+                            "number or none, got -30.0"),
+    ("ema_total_steps", 0, "ema_total_steps (config key, or --ema_total_steps) must be a "
+                           "positive integer or none, got 0"),
+    ("token_type", "phoneme", "token_type (config key, or --token_type) must be one of "
+                              "['bpe', 'char', 'word'], got 'phoneme'"),
+])
+def test_bad_config_values_are_named_at_parse_time(capsys, tmp_path, monkeypatch, key, value,
+                                                   message):
+    """A config value never passes argparse's type check (ESPnet applies configs as
+    defaults): batch_tokens -6144 failed only after the model was built, as 'token_budget'."""
+    monkeypatch.setattr(SLAPTask, "build_model", classmethod(lambda cls, args: 1 / 0))
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump(dict(TINY_CONFIG, **{key: value})))
+    code, _, err = run_main(capsys, "--config", config, "--output_dir", tmp_path / "exp")
+    assert code == 2
+    assert message in err

@@ -272,3 +272,26 @@ def test_rejects_inconsistent_inputs(student_shape, teacher_shape, sample_ids, m
 def test_rejects_unknown_centering():
     with pytest.raises(ValueError, match="centering"):
         PatchDistillationLoss(K, centering="softmax")
+
+
+def test_teacher_temperature_warm_up_is_an_option():
+    """DINOv2 warms tau_t up linearly from 0.04 to 0.07; the default stays constant 0.07."""
+    constant = PatchDistillationLoss(8)
+    assert [constant.teacher_temperature_at(s) for s in (0, 50, 10**6)] == [0.07] * 3
+    warm = PatchDistillationLoss(8, teacher_temperature_start=0.04,
+                                 teacher_temperature_warmup_steps=100)
+    assert warm.teacher_temperature_at(0) == pytest.approx(0.04)
+    assert warm.teacher_temperature_at(50) == pytest.approx(0.055)
+    assert warm.teacher_temperature_at(100) == warm.teacher_temperature_at(10**6) == 0.07
+    torch.manual_seed(0)
+    student, teacher = torch.randn(6, 8), torch.randn(6, 8)
+    ids = torch.tensor([0, 0, 1, 1, 1, 0])
+    _, at_start = warm(student, teacher, ids, 2, step=0)
+    _, at_end = warm(student, teacher, ids, 2, step=100)
+    _, const = constant(student, teacher, ids, 2, step=0)
+    assert float(at_start["teacher_temperature"]) == pytest.approx(0.04)
+    assert float(at_start["teacher_entropy"]) < float(at_end["teacher_entropy"])  # sharper
+    torch.testing.assert_close(at_end["teacher_entropy"], const["teacher_entropy"])
+    assert "teacher_temperature" not in const
+    with pytest.raises(ValueError, match="teacher_temperature_warmup_steps >= 1"):
+        PatchDistillationLoss(8, teacher_temperature_start=0.04)

@@ -16,17 +16,23 @@ tag (needs network). Writes to ``--out_dir``:
 
 The recipe template (``slap.sh --pretrained_model``) uses these instead of training a new
 token list and new statistics, so the fine-tuned model reads captions and features exactly as
-the pretrained one did. Settings that must agree between the pretrained configuration and the
-fine-tuning ``--train_config`` (frontend, normalization, caption token type, text encoder)
-are checked: a mismatch is an error naming both values.
+the pretrained one did. ``--init_param`` loads every tensor whose name and shape fit, so a
+network that differs only in, say, its attention heads, window or pattern would take the
+weights silently: every setting that changes the function the weights compute must agree
+between the pretrained configuration and the fine-tuning ``--train_config``
+(:func:`check_agreement`, defaults filled in from the classes); a mismatch is an error
+naming both values. Settings of how the model trains (loss weights, mask ratio, EMA
+momentum, temperatures, dropout, SpecAugment) and run-time choices (attention backend,
+activation checkpointing) may differ.
 """
 
 import argparse
+import json
 import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import yaml
 
@@ -49,18 +55,105 @@ def find_file(name: str, config_path: Path, what: str) -> Path:
     return found
 
 
+# Component -> the settings of its ``*_conf`` that leave the function of the weights unchanged
+HOW_IT_TRAINS = {
+    "frontend": (),
+    "normalize": ("stats_file",),  # the statistics come with the model
+    "audio_encoder": ("attention_backend", "activation_checkpointing", "compile"),
+    # the Hugging Face architecture is compared from the resolved configs instead
+    "text_encoder": ("pretrained", "max_length", "model_name_or_path", "tokenizer_name_or_path",
+                     "model_type", "config_overrides"),
+    "contrastive_loss": None,  # its weights (temperature, bias) come from the model
+    "ssl": ("mask_ratio", "momentum_start", "momentum_end", "loss_conf"),
+    "caption_decoder": ("dropout", "label_smoothing", "check_values"),
+    "model": ("clap_weight", "ssl_weight", "caption_weight", "ssl_forward"),
+}
+# Hugging Face config entries that describe the file, not the network
+_HF_META = ("_name_or_path", "transformers_version", "architectures", "torch_dtype", "dtype",
+            "_attn_implementation_autoset", "id2label", "label2id")
+
+
+def _plain(value: Any) -> Any:
+    """YAML/argparse values compared as JSON (tuples and lists alike)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _flatten(conf: Dict, prefix: str) -> Dict[str, Any]:
+    flat = {}
+    for key, value in conf.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{prefix}.{key}"))
+        else:
+            flat[f"{prefix}.{key}"] = _plain(value)
+    return flat
+
+
+def function_settings(config: Dict) -> Dict[str, Any]:
+    """Every setting of a SLAP config that changes what its weights compute, flattened
+    (``audio_encoder_conf.num_heads``), with the classes' defaults filled in."""
+    from espnet2.utils.get_default_kwargs import get_default_kwargs
+
+    from espnet2_slap.ssl.head import SSLProjectionHead
+    from espnet2_slap.tasks.slap import SLAPTask
+
+    choices = {c.name: c for c in SLAPTask.class_choices_list}
+    settings: Dict[str, Any] = {"token_type": config.get("token_type", "bpe")}
+    for name, exempt in HOW_IT_TRAINS.items():
+        chosen = config.get(name, choices[name].default)
+        settings[name] = chosen
+        if chosen is None or exempt is None or chosen not in choices[name].classes:
+            continue
+        conf = get_default_kwargs(choices[name].get_class(chosen))
+        conf.update(config.get(f"{name}_conf") or {})
+        if name == "ssl":
+            conf["head_conf"] = dict(get_default_kwargs(SSLProjectionHead),
+                                     **(conf.get("head_conf") or {}))
+        conf = {k: v for k, v in conf.items() if k not in exempt and k != "input_size"}
+        settings.update(_flatten(conf, f"{name}_conf"))
+    return settings
+
+
+def hf_architecture(text_conf: Dict) -> Optional[Dict[str, Any]]:
+    """The Hugging Face config a ``huggingface`` text encoder builds, or None if unreadable."""
+    from transformers import AutoConfig
+
+    from espnet2_slap.utils.pretrained_path import resolve_pretrained_path
+
+    overrides = dict(text_conf.get("config_overrides") or {})
+    try:
+        if text_conf.get("model_type") is not None:
+            config = AutoConfig.for_model(text_conf["model_type"], **overrides)
+        else:
+            config = AutoConfig.from_pretrained(
+                resolve_pretrained_path(text_conf["model_name_or_path"]), **overrides)
+    except (OSError, ValueError, KeyError):  # e.g. a hub id on an offline machine
+        return None
+    return {k: _plain(v) for k, v in config.to_dict().items() if k not in _HF_META}
+
+
 def check_agreement(pretrained: Dict, finetune: Dict, pretrained_path: Path,
                     finetune_path: str) -> None:
-    """Raise when a setting that must match differs (frontend, normalize, tokens, text encoder)."""
+    """Raise when a setting that changes the function of the weights differs.
+
+    Components that only one side uses (a caption decoder added for fine-tuning, an SSL
+    objective left out) are not compared: their tensors are new, or ``--init_param``
+    refuses them by name.
+    """
     problems: List[str] = []
-    for key in ("frontend", "normalize", "token_type", "text_encoder"):
-        if key in finetune and finetune[key] != pretrained.get(key):
-            problems.append(f"{key}: {finetune[key]!r} here, {pretrained.get(key)!r} pretrained")
-    pre_front, fine_front = pretrained.get("frontend_conf") or {}, finetune.get("frontend_conf") or {}
-    for key in sorted(set(pre_front) & set(fine_front)):
-        if str(pre_front[key]) != str(fine_front[key]):
-            problems.append(f"frontend_conf.{key}: {fine_front[key]!r} here, "
-                            f"{pre_front[key]!r} pretrained")
+    pre, fine = function_settings(pretrained), function_settings(finetune)
+    unused = {name for name in HOW_IT_TRAINS if pre[name] is None or fine[name] is None}
+    for key in sorted(set(pre) | set(fine)):
+        if key.split("_conf.")[0] in unused or key in unused:
+            continue
+        if pre.get(key) != fine.get(key):
+            problems.append(f"{key}: {fine.get(key)!r} here, {pre.get(key)!r} pretrained")
+    if pre["text_encoder"] == fine["text_encoder"] == "huggingface":
+        pre_hf = hf_architecture(pretrained.get("text_encoder_conf") or {})
+        fine_hf = hf_architecture(finetune.get("text_encoder_conf") or {})
+        for key in sorted(set(pre_hf or {}) & set(fine_hf or {})):
+            if pre_hf[key] != fine_hf[key]:
+                problems.append(f"text_encoder_conf (Hugging Face config) {key}: "
+                                f"{fine_hf[key]!r} here, {pre_hf[key]!r} pretrained")
     if finetune.get("caption_decoder") and not pretrained.get("token_list"):
         problems.append("caption_decoder: the pretrained model has no caption token list")
     if problems:

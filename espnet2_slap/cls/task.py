@@ -8,10 +8,12 @@ BCE / cross-entropy, mixup, accuracy). This task adds:
   encoder choices (beats, transformer, conformer);
 - ``--slap_init``: architecture, features and weights (student or EMA teacher) from a SLAP
   model (experiment dir, ``.pth``, packed zip or model-zoo tag);
-- ``--layer_decay``: layer-wise learning-rate decay for fine-tuning;
+- ``--layer_decay``: layer-wise learning-rate decay for fine-tuning, kept under every
+  scheduler (each layer's factor is applied to whatever lr the scheduler sets);
 - ``--iterator_type task`` (default): token-budget packed batches, with
   ``--balanced_sampling`` by inverse label frequency;
-- ``--time_roll``: random circular time shift of training waveforms.
+- ``--time_roll``: random circular time shift of training waveforms;
+- the run's planned optimizer steps as the scheduler's length (as in SLAPTask).
 
 ``CLSTask.build_model`` looks classes up in ESPnet's module-level choice lists; this task
 makes its additions (the SLAP encoder, the per-clip frontend and SpecAugment) visible there
@@ -54,7 +56,14 @@ from espnet2_slap.cls.slap_init import (
     read_yaml,
 )
 from espnet2_slap.data.packing_iter_factory import build_packing_iter_factory
-from espnet2_slap.tasks.slap import SLAPTask, clip_token_cost_fn
+from espnet2_slap.tasks.slap import (
+    TASK_OPTION_RULES,
+    SLAPTask,
+    check_task_options,
+    clip_token_cost_fn,
+)
+from espnet2_slap.train.optimizer_steps import count_optimizer_steps, once, plan_schedulers
+from espnet2_slap.train.trainer import PlannedScheduleTrainer
 from espnet2_slap.utils.model_source import resolve_slap_model
 
 SLAP_ENCODERS = dict(slap=SLAPClsEncoder)
@@ -124,6 +133,23 @@ class SLAPCLSTask(CLSTask):
         )
         for choices in CLSTask.class_choices_list
     ]
+
+    # ESPnet's Trainer, resuming on this run's planned schedule length
+    trainer = PlannedScheduleTrainer
+
+    option_rules = dict(
+        {k: TASK_OPTION_RULES[k] for k in ("batch_tokens", "valid_batch_tokens")},
+        layer_decay=("fraction", None, True),
+        balanced_num_samples=("positive integer", None, True),
+    )
+
+    @classmethod
+    def check_required_command_args(cls, args: argparse.Namespace):
+        """ESPnet's check, then this task's option values (named by their config key)."""
+        super().check_required_command_args(args)
+        problems = check_task_options(args, cls.option_rules)
+        if problems:
+            cls.get_parser().error("; ".join(problems))
 
     @classmethod
     def add_task_arguments(cls, parser: argparse.ArgumentParser):
@@ -220,19 +246,39 @@ class SLAPCLSTask(CLSTask):
 
     # ------------------------------------------------------------------ optimizer
     @classmethod
-    def build_optimizers(cls, args: argparse.Namespace, model: torch.nn.Module) -> List[torch.optim.Optimizer]:
+    def build_optimizers(
+        cls, args: argparse.Namespace, model: torch.nn.Module
+    ) -> List[torch.optim.Optimizer]:
         """ESPnet's optimizer, or with ``--layer_decay`` one parameter group per encoder layer.
 
-        Frozen parameters (linear probe) are left out of the groups.
+        Frozen parameters (linear probe) are left out of the groups. The scheduler's length
+        becomes the run's planned optimizer steps, as in :meth:`SLAPTask.build_optimizers`.
         """
         if args.layer_decay is None:
-            return super().build_optimizers(args, model)
-        optim_class = optim_classes.get(args.optim)
-        if optim_class is None:
-            raise ValueError(f"--optim must be one of {list(optim_classes)}: {args.optim}")
-        groups = layer_decay_groups(model, args.layer_decay, args.optim_conf.get("lr", 1e-3),
-                                    args.exclude_weight_decay)
-        return [optim_class(groups, **args.optim_conf)]
+            optimizers = super().build_optimizers(args, model)
+        else:
+            optim_class = optim_classes.get(args.optim)
+            if optim_class is None:
+                raise ValueError(f"--optim must be one of {list(optim_classes)}: {args.optim}")
+            groups = layer_decay_groups(model, args.layer_decay, args.optim_conf.get("lr", 1e-3),
+                                        args.exclude_weight_decay)
+            optimizers = [optim_class(groups, **args.optim_conf)]
+            apply_lr_scales(optimizers[0])
+        planned = once(lambda: cls.planned_optimizer_steps(args))
+        plan_schedulers(args, planned, cls.num_optimizers)
+        if not getattr(args, "collect_stats", False) and (
+            args.train_shape_file or args.num_iters_per_epoch
+        ):
+            planned()  # counted (and logged) at start
+        return optimizers
+
+    @classmethod
+    def planned_optimizer_steps(cls, args: argparse.Namespace) -> int:
+        """The optimizer steps this run takes (with balanced sampling's draws if on)."""
+        wrap = None
+        if args.iterator_type == "task" and args.balanced_sampling:
+            wrap = partial_balanced_sampler(args)
+        return count_optimizer_steps(args, cls.tokens_per_sample_fn(args), wrap_sampler=wrap)
 
     # ------------------------------------------------------------------ data
     @classmethod
@@ -261,9 +307,7 @@ class SLAPCLSTask(CLSTask):
             build_dataset=lambda keys: cls.build_dataset(args, iter_options, keys),
         )
         if mode == "train" and args.balanced_sampling:
-            label_file = _data_file(args.train_data_path_and_name_and_type, "label")
-            weights = inverse_frequency_weights(read_utt2labels(label_file))
-            factory.sampler = BalancedPackingSampler(factory.sampler, weights, args.balanced_num_samples)
+            factory.sampler = partial_balanced_sampler(args)(factory.sampler)
             logging.info(f"[train] balanced sampling by inverse label frequency: {factory.sampler}")
         return factory
 
@@ -278,13 +322,22 @@ class SLAPCLSTask(CLSTask):
         )
 
 
+def partial_balanced_sampler(args: argparse.Namespace) -> Callable:
+    """Packing sampler -> the balanced sampler ``--balanced_sampling`` trains with."""
+    label_file = _data_file(args.train_data_path_and_name_and_type, "label")
+    weights = inverse_frequency_weights(read_utt2labels(label_file))
+    return lambda sampler: BalancedPackingSampler(sampler, weights, args.balanced_num_samples)
+
+
 def layer_decay_groups(
     model: torch.nn.Module, decay: float, lr: float, exclude_weight_decay: bool = False
 ) -> List[Dict]:
-    """Parameter groups with ``lr * decay ** (depth - layer)`` for the SLAP encoder's layers.
+    """Parameter groups with ``lr_scale = decay ** (depth - layer)`` for the encoder's layers.
 
-    Parameters outside the encoder (the decoder) get ``lr``; with ``exclude_weight_decay``,
-    1-D parameters (norm gains, biases) get no weight decay.
+    Every group starts at ``lr`` (what a scheduler sees and sets); :func:`apply_lr_scales`
+    makes each step use ``lr * lr_scale``. Parameters outside the encoder (the decoder) get
+    scale 1; with ``exclude_weight_decay``, 1-D parameters (norm gains, biases) get no
+    weight decay.
     """
     encoder = getattr(model, "encoder", None)
     if not isinstance(encoder, SLAPClsEncoder):
@@ -298,11 +351,36 @@ def layer_decay_groups(
         no_decay = exclude_weight_decay and param.ndim < 2
         key = (layer, no_decay)
         if key not in groups:
-            groups[key] = {"params": [], "lr": lr * decay ** (depth - layer), "layer": layer}
+            groups[key] = {"params": [], "lr": lr, "lr_scale": decay ** (depth - layer),
+                           "layer": layer}
             if no_decay:
                 groups[key]["weight_decay"] = 0.0
         groups[key]["params"].append(param)
     return [groups[key] for key in sorted(groups)]
+
+
+def apply_lr_scales(optimizer: torch.optim.Optimizer) -> None:
+    """Make every step of ``optimizer`` use ``group["lr"] * group["lr_scale"]``.
+
+    ESPnet's schedulers set each group's ``lr`` without knowing the layer-wise decay, some
+    absolutely (``cosineannealingwarmuprestarts`` writes one value into every group), so the
+    scale is applied around the step instead: a pre-hook multiplies, a post-hook puts the
+    scheduler's value back. The decay thus holds under every scheduler; the logged
+    ``optim0_lr*`` values are the scheduler's (unscaled) ones.
+    """
+    unscaled: List[float] = []
+
+    def scale(opt, args, kwargs) -> None:
+        unscaled[:] = [group["lr"] for group in opt.param_groups]
+        for group in opt.param_groups:
+            group["lr"] = group["lr"] * group.get("lr_scale", 1.0)
+
+    def unscale(opt, args, kwargs) -> None:
+        for group, lr in zip(opt.param_groups, unscaled):
+            group["lr"] = lr
+
+    optimizer.register_step_pre_hook(scale)
+    optimizer.register_step_post_hook(unscale)
 
 
 def _configure_from_slap(args: argparse.Namespace) -> Path:

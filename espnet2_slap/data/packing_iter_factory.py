@@ -25,6 +25,7 @@ from espnet2_slap.data.packing_sampler import (
     TokenBudgetBatchSampler,
     utt2tokens_from_shape_file,
 )
+from espnet2_slap.data.preprocessor import with_data_pass
 from espnet2_slap.data.robust_dataset import SkipBadFilesCollate, SkipBadFilesDataset
 
 
@@ -41,6 +42,9 @@ class PackingIterFactory(AbsIterFactory):
             packings of data passes 1, 2, 3, ... form one stream of batches and epoch ``e``
             runs batches ``[(e - 1) * n, e * n)`` of it, so an epoch may end inside a data
             pass and the next one carries on where it stopped (as in ESPnet).
+
+    A dataset that ``takes_data_pass`` (the task's per-load draws) gets ``(utt_id,
+    data_pass)`` keys, the pass each batch was packed in.
     """
 
     def __init__(
@@ -71,8 +75,11 @@ class PackingIterFactory(AbsIterFactory):
         """
         if self.num_iters_per_epoch is None:
             batches = self.sampler.batches(epoch, shuffle=shuffle)
+            passes = [epoch] * len(batches)
         else:
-            batches = self._stream_slice(epoch, shuffle)
+            batches, passes = self._stream_slice(epoch, shuffle)
+        if getattr(self.dataset, "takes_data_pass", False):
+            batches = with_data_pass(batches, passes)
         return DataLoader(
             dataset=self.dataset,
             batch_sampler=batches,
@@ -82,8 +89,11 @@ class PackingIterFactory(AbsIterFactory):
             worker_init_fn=partial(worker_init_fn, base_seed=epoch + self.sampler.seed),
         )
 
-    def _stream_slice(self, epoch: int, shuffle: Optional[bool]) -> List[List[str]]:
-        """Batches ``[(epoch - 1) * n, epoch * n)`` of the stream of data passes 1, 2, ..."""
+    def _stream_slice(
+        self, epoch: int, shuffle: Optional[bool]
+    ) -> Tuple[List[List[str]], List[int]]:
+        """Batches ``[(epoch - 1) * n, epoch * n)`` of the stream of data passes 1, 2, ...,
+        and the data pass of each."""
         if epoch < 1:
             raise ValueError(f"epoch={epoch} must be >= 1 with num_iters_per_epoch")
         skip = (epoch - 1) * self.num_iters_per_epoch
@@ -93,13 +103,16 @@ class PackingIterFactory(AbsIterFactory):
             skip -= self._pass_size(data_pass, shuffle)
             data_pass += 1
         batches: List[List[str]] = []
+        passes: List[int] = []
         while len(batches) < self.num_iters_per_epoch:
             pass_batches = self.sampler.batches(data_pass, shuffle=shuffle)
             self._pass_sizes[data_pass, shuffle] = len(pass_batches)
-            batches += pass_batches[skip : skip + self.num_iters_per_epoch - len(batches)]
+            taken = pass_batches[skip : skip + self.num_iters_per_epoch - len(batches)]
+            batches += taken
+            passes += [data_pass] * len(taken)
             skip = 0
             data_pass += 1
-        return batches
+        return batches, passes
 
     def _pass_size(self, data_pass: int, shuffle: Optional[bool]) -> int:
         """Number of this rank's batches in ``data_pass`` (remembered, it costs a packing)."""

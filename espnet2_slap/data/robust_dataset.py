@@ -9,15 +9,15 @@ unreadable disk). ESPnet's loaders raise, which stops training. Here:
   dropped under ``batch["skipped_files"]`` (a 0-d int64 tensor), so the count travels from
   the ``DataLoader`` workers to the training loop;
 * :class:`SkippedFilesCount` (used by :class:`espnet2_slap.train.trainer.SLAPTrainer`)
-  removes that entry before the model sees the batch, sums it over the epoch and skips a
-  batch whose every clip failed.
+  removes that entry before the model sees the batch, sums it over the epoch, skips a
+  batch whose every clip failed and hands the epoch's sum over just before its last batch.
 
 A batch loses its bad clips, so it holds fewer tokens than packed; every other clip of the
 epoch is still used exactly once.
 """
 
 import logging
-from typing import Any, Callable, Iterable, Iterator, List, Tuple
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -40,9 +40,10 @@ class SkipBadFilesDataset:
     def __init__(self, dataset: Any):
         self.dataset = dataset
 
-    def __getitem__(self, utt_id: str) -> Tuple[str, Any]:
+    def __getitem__(self, key: Any) -> Tuple[str, Any]:
+        utt_id = key[0] if isinstance(key, tuple) else key  # ``(utt_id, data_pass)`` keys too
         try:
-            _, data = self.dataset[utt_id]
+            _, data = self.dataset[key]
         except Exception as error:  # any reader error of one clip; the clip is skipped
             logging.warning(f"skipping {utt_id!r}: {type(error).__name__}: {error}")
             return utt_id, None
@@ -95,17 +96,29 @@ class SkippedFilesCount:
 
     Batches without the entry pass through unchanged; a batch with no clip left is not
     yielded (under data parallelism ESPnet's trainer then ends the epoch on every rank when
-    the first rank runs out of batches, so no rank waits for another).
+    the first rank runs out of batches, so no rank waits for another). The iterator reads
+    one batch ahead, so that ``on_total(skipped)`` runs once, right before the epoch's last
+    batch is handed out (when the sum is complete and the last step not yet closed).
+
+    Args:
+        iterator: ``(utt_ids, batch)`` pairs of one epoch.
+        on_total: called with the epoch's number of skipped clips (None: not called).
     """
 
-    def __init__(self, iterator: Iterable[Tuple[List[str], dict]]):
+    def __init__(
+        self,
+        iterator: Iterable[Tuple[List[str], dict]],
+        on_total: Optional[Callable[[int], None]] = None,
+    ):
         self.iterator = iterator
+        self.on_total = on_total
         self.skipped = 0
 
     def __len__(self) -> int:
         return len(self.iterator)
 
     def __iter__(self) -> Iterator[Tuple[List[str], dict]]:
+        pending = None
         for utt_ids, batch in self.iterator:
             skipped = batch.pop(SKIPPED_FILES_KEY, None)
             if skipped is not None:
@@ -113,4 +126,13 @@ class SkippedFilesCount:
             if len(utt_ids) == 0:
                 logging.warning("every clip of a batch failed to load; the batch is skipped")
                 continue
-            yield utt_ids, batch
+            if pending is not None:
+                yield pending
+            pending = utt_ids, batch
+        if pending is None:
+            if self.skipped:
+                logging.warning(f"no clip of this epoch could be loaded ({self.skipped} skipped)")
+            return
+        if self.on_total is not None:
+            self.on_total(self.skipped)
+        yield pending

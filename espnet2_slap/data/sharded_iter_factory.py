@@ -51,6 +51,7 @@ from espnet2_slap.data.packing_sampler import (
     TokenBudgetBatchSampler,
     utt2tokens_from_shape_file,
 )
+from espnet2_slap.data.preprocessor import with_data_pass
 from espnet2_slap.data.robust_dataset import SkipBadFilesCollate, SkipBadFilesDataset
 
 # (data pass, shard, first batch, end batch or None for the shard's end) of the stream
@@ -170,8 +171,11 @@ class ShardedPackingIterFactory(AbsIterFactory):
             f"{packing_summary(batches, sampler)}"
         )
         keys = {utt_id for batch in batches for utt_id in batch}
+        dataset = self.build_dataset(shard, keys)
+        if getattr(dataset, "takes_data_pass", False):  # per-load draws seeded by the pass
+            batches = with_data_pass(batches, [data_pass] * len(batches))
         return DataLoader(
-            dataset=self.build_dataset(shard, keys),
+            dataset=dataset,
             batch_sampler=batches,
             num_workers=self.num_workers,
             collate_fn=self.collate_fn,
@@ -315,11 +319,14 @@ def count_packed_batches(
     epochs: List[int],
     world_size: int = 1,
     rank: int = 0,
+    wrap_sampler: Optional[Callable[[TokenBudgetBatchSampler], Any]] = None,
 ) -> List[int]:
     """This rank's number of batches in each of ``epochs`` (training order, shuffled).
 
     ``shape_path`` is a shape file, or a split directory (``--multiple_iterator``), whose
-    shards are then read one at a time. Used for the EMA schedule length.
+    shards are then read one at a time; ``wrap_sampler`` turns each packing sampler into
+    the one training draws from (e.g. balanced sampling). Used for the run's planned
+    optimizer steps (``espnet2_slap.train.optimizer_steps``).
     """
     if Path(shape_path).is_dir():
         num_shards = read_split_layout([shape_path])
@@ -336,6 +343,8 @@ def count_packed_batches(
             rank=rank,
             stream_id=stream_id,
         )
+        if wrap_sampler is not None:
+            sampler = wrap_sampler(sampler)
         for i, epoch in enumerate(epochs):
             counts[i] += len(sampler.batches(epoch))
         del sampler

@@ -1,15 +1,31 @@
-"""EMA teacher for self-distillation: a frozen copy of the student that trails its weights.
+"""The EMA teacher of L_SSL, its whole life in this module.
 
-The teacher starts as an exact copy of the student and after every real optimizer step moves
-``teacher = m * teacher + (1 - m) * student``, with the momentum ``m`` rising from 0.994 to
-1.0 on a cosine schedule (paper section 3.1). Its step counter is a buffer, so a run resumed
-from a checkpoint continues the schedule where it stopped.
+The teacher is a frozen copy of the student (encoder + SSL head) that trails its weights:
+after every real optimizer step ``teacher = m * teacher + (1 - m) * student``, the momentum
+``m`` rising from 0.994 to 1.0 on a cosine schedule (paper section 3.1).
 
-The teacher's whole life is here: :class:`EMATeacher` (built by the SSL objective, saved in
-the model's state dict), :func:`attach_ema_teacher` (schedule length and the step after each
-optimizer step, wired once per run by the task) and :meth:`EMATeacher.restart_schedule`
-(a run from trained weights, e.g. fine-tuning with ``--init_param``, called by the trainer
-through ``ESPnetSLAPModel.start_new_teacher_schedule``).
+* **Built** by the SSL objective, ``EMATeacher(student)``: a deep copy of the modules it
+  mirrors; it keeps a reference to them (not a submodule), so it knows whom to follow. The
+  copy and the counters are parameters and buffers of the model: state-dict keys
+  ``ssl_objective.teacher.module.*``, ``.step``, ``.merged_checkpoints``.
+* **Started**: until its first EMA update every training pass re-copies the student
+  (:meth:`EMATeacher.start_from_student`, called by the objective before the teacher
+  pass), so weights that ESPnet's ``--init_param`` loads into the student after the model
+  was built reach the teacher. The student does not change before the first step: exact.
+* **Stepped**: :func:`attach_ema_teachers`, called once by the task when it builds the
+  optimizer, sets the schedule length (the run's planned optimizer steps, the same count
+  that drives the learning-rate schedule, ``espnet2_slap.train.optimizer_steps``) and
+  registers an optimizer step post-hook (:func:`after_each_real_step`) that moves every
+  teacher once per real optimizer step: not per backward under gradient accumulation, not
+  on a step that AMP or ESPnet skipped.
+* **Restarted for fine-tuning**: :func:`restart_ema_teachers`, called by the trainer as a
+  run starts (after ``--init_param`` loaded the pretrained step count, before ``--resume``
+  restores a checkpoint), sets ``step = 0``: the teacher is copied from the loaded student
+  and the momentum follows this run's schedule; a resumed run then continues its own.
+* **Checkpointed and averaged**: ``step`` is saved, ``total_steps`` is not (a resumed run
+  recomputes it from its own epochs). ESPnet's n-best averaging sums integer buffers, so an
+  average of n checkpoints holds the sum of their steps and ``merged_checkpoints = n``;
+  loading divides one by the other (:meth:`EMATeacher._load_from_state_dict`).
 """
 
 import copy
@@ -62,13 +78,10 @@ class EMATeacher(torch.nn.Module):
 
     Buffers: ``step`` (EMA updates done; saved in ``state_dict``), ``merged_checkpoints``
     (saved, always 1 in a live model) and ``total_steps`` (length of the momentum schedule,
-    not saved: the trainer sets it with :meth:`set_total_steps` from the run's own epochs and
-    batches each time it starts). ESPnet's checkpoint averaging sums integer buffers instead
-    of averaging them, so an average of n checkpoints holds the sum of their steps and
-    ``merged_checkpoints = n``; loading divides one by the other, giving the mean step.
+    not saved: set by :func:`attach_ema_teachers` each time a run starts).
 
     Args:
-        student: the module to copy (deep copy).
+        student: the module to copy (deep copy) and to follow in :meth:`update`.
         start: momentum at step 0.
         end: momentum from ``total_steps`` on.
         total_steps: schedule length; 0 means "not known yet" and must be set before
@@ -83,6 +96,8 @@ class EMATeacher(torch.nn.Module):
             raise ValueError(f"need 0 <= start ({start}) <= end ({end}) <= 1")
         self.module = copy.deepcopy(student)
         self.module.requires_grad_(False)
+        # In a tuple, so that the student is no submodule of the teacher (no state-dict keys)
+        self._student = (student,)
         self.start = start
         self.end = end
         self.register_buffer("step", torch.tensor(0, dtype=torch.int64))
@@ -93,6 +108,11 @@ class EMATeacher(torch.nn.Module):
         if total_steps:
             self.set_total_steps(total_steps)
         self.train(False)
+
+    @property
+    def student(self) -> torch.nn.Module:
+        """The module the teacher follows (the one it was built from)."""
+        return self._student[0]
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         """Undo the summing of ``step`` by checkpoint averaging (see the class docstring);
@@ -114,8 +134,17 @@ class EMATeacher(torch.nn.Module):
 
     def restart_schedule(self) -> None:
         """Start the schedule again: ``step = 0``, so the teacher is copied from the student
-        at the next training step and the momentum starts from ``start``."""
+        at the next training pass and the momentum starts from ``start``."""
         self.step.zero_()
+
+    def start_from_student(self) -> None:
+        """Before the first EMA update, make the teacher an exact copy of its student again.
+
+        Called before each training pass of the teacher; a no-op once ``step > 0`` (a
+        resumed run keeps its saved teacher).
+        """
+        if int(self.step) == 0:
+            self.reset_from(self.student)
 
     def momentum(self) -> float:
         """The momentum the next :meth:`update` uses."""
@@ -136,13 +165,14 @@ class EMATeacher(torch.nn.Module):
             return self.module(*args, **kwargs)
 
     @torch.no_grad()
-    def update(self, student: torch.nn.Module) -> None:
+    def update(self, student: Optional[torch.nn.Module] = None) -> None:
         """One EMA step: ``teacher = m * teacher + (1 - m) * student``; buffers are copied.
 
         Args:
             student: a module with the same parameter names as the one the teacher was
-                built from (unwrapped from DDP).
+                built from (unwrapped from DDP); default: that module.
         """
+        student = self.student if student is None else student
         m = self.momentum()
         teacher_params, student_params = _matching_tensors(
             list(self.module.named_parameters()), list(student.named_parameters()), "parameters"
@@ -172,17 +202,17 @@ class EMATeacher(torch.nn.Module):
             torch._foreach_copy_(teacher_buffers, student_buffers)
 
 
-def register_ema_update(
-    optimizer: torch.optim.Optimizer, update_fn: Callable[[], None]
+def after_each_real_step(
+    optimizer: torch.optim.Optimizer, fn: Callable[[], None]
 ) -> RemovableHandle:
-    """Run ``update_fn()`` after each real step of ``optimizer``.
+    """Run ``fn()`` after each real step of ``optimizer``.
 
     The hook fires from ``optimizer.step()``, so it runs once per optimizer step whatever
     the gradient accumulation, and not at all when the step is skipped by
     ``GradScaler.step`` (inf/nan gradients) or by ESPnet's Trainer (non-finite grad norm).
     Optimizers with built-in AMP scaling (``fused=True``) are still called by the scaler on
     inf gradients and skip the update themselves; their ``found_inf`` flag is checked so
-    the teacher skips it too.
+    ``fn`` is skipped too.
 
     Returns:
         handle whose ``remove()`` unregisters the hook.
@@ -192,31 +222,47 @@ def register_ema_update(
         found_inf = getattr(opt, "found_inf", None)
         if found_inf is not None and bool(found_inf):
             return
-        update_fn()
+        fn()
 
     return optimizer.register_step_post_hook(hook)
 
 
-def attach_ema_teacher(
+def ema_teachers(model: torch.nn.Module) -> List[EMATeacher]:
+    """Every :class:`EMATeacher` inside ``model``."""
+    return [module for module in model.modules() if isinstance(module, EMATeacher)]
+
+
+def attach_ema_teachers(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
     total_steps_fn: Callable[[], int],
-) -> Optional[RemovableHandle]:
-    """Wire a model's EMA teacher into a training run; call once per optimizer.
+) -> List[RemovableHandle]:
+    """Wire the model's EMA teachers into a training run; call once per run.
 
-    Sets the teacher's schedule length (``total_steps_fn()`` optimizer steps; only called
-    when the model has a teacher, at ``model.ssl_objective.teacher``) and runs
-    ``model.after_optimizer_step()`` (EMA step, temperature clamp) after each real step of
-    ``optimizer`` (see :func:`register_ema_update`).
+    Sets each teacher's schedule length to ``total_steps_fn()`` optimizer steps (called
+    only when the model has a teacher) and updates every teacher from its student after each
+    real step of ``optimizer`` (:func:`after_each_real_step`).
 
     Returns:
-        the hook's handle, or None for a model without ``after_optimizer_step``.
+        one hook handle per teacher (empty for a model without one).
     """
-    teacher = getattr(getattr(model, "ssl_objective", None), "teacher", None)
-    if teacher is not None:
-        total = total_steps_fn()
+    teachers = ema_teachers(model)
+    if not teachers:
+        return []
+    total = total_steps_fn()
+    handles = []
+    for teacher in teachers:
         teacher.set_total_steps(total)
-        logging.info(f"EMA teacher: cosine momentum schedule over {total} optimizer steps")
-    if not hasattr(model, "after_optimizer_step"):
-        return None
-    return register_ema_update(optimizer, model.after_optimizer_step)
+        handles.append(after_each_real_step(optimizer, teacher.update))
+    logging.info(f"EMA teacher: cosine momentum schedule over {total} optimizer steps")
+    return handles
+
+
+def restart_ema_teachers(model: torch.nn.Module) -> None:
+    """Start every teacher's schedule again (a run from trained weights, e.g. fine-tuning).
+
+    The trainer calls it as a run starts: after ``--init_param`` loaded the pretrained
+    step count, before ``--resume`` restores the checkpoint's step and teacher.
+    """
+    for teacher in ema_teachers(model):
+        teacher.restart_schedule()

@@ -34,7 +34,8 @@ class MaskedDistillationObjective(torch.nn.Module):
     (encoder + head) and the patch loss.
 
     The student encoder is not owned here (it belongs to the model); it is passed to
-    :meth:`forward` and :meth:`update_teacher`.
+    :meth:`forward`. The teacher (:class:`EMATeacher`) follows the encoder and this head; how
+    it is started, stepped and restarted is all in :mod:`espnet2_slap.ssl.ema_teacher`.
 
     Args:
         audio_encoder: the student encoder, copied to initialise the teacher.
@@ -58,15 +59,11 @@ class MaskedDistillationObjective(torch.nn.Module):
             raise ValueError(f"mask_ratio must be in (0, 1), got {mask_ratio}")
         self.mask_ratio = mask_ratio
         self.head = SSLProjectionHead(audio_encoder.output_size(), **(head_conf or {}))
-        self.teacher = EMATeacher(
-            self._student(audio_encoder), start=momentum_start, end=momentum_end
-        )
+        # the modules the teacher mirrors, in a fixed order
+        student = torch.nn.ModuleDict(dict(encoder=audio_encoder, head=self.head))
+        self.teacher = EMATeacher(student, start=momentum_start, end=momentum_end)
         # attribute name kept as ``loss``: it is part of saved state-dict keys
         self.loss = PatchDistillationLoss(self.head.num_prototypes, **(loss_conf or {}))
-
-    def _student(self, audio_encoder: AbsAudioEncoder) -> torch.nn.ModuleDict:
-        """The modules the teacher mirrors, in a fixed order."""
-        return torch.nn.ModuleDict(dict(encoder=audio_encoder, head=self.head))
 
     def masked_student_pass(
         self, audio_encoder: AbsAudioEncoder, feats: torch.Tensor, feats_lengths: torch.Tensor
@@ -98,8 +95,8 @@ class MaskedDistillationObjective(torch.nn.Module):
             loss: scalar L_SSL.
             stats: diagnostics of the loss (e.g. teacher entropy) and the EMA momentum.
         """
-        if self.training and int(self.teacher.step) == 0:
-            self._start_teacher_from(audio_encoder)
+        if self.training:
+            self.teacher.start_from_student()  # only until the first EMA update
         token_mask = student.token_mask
         with torch.no_grad():
             teacher_tokens = self.teacher.module["encoder"](feats, feats_lengths)
@@ -110,22 +107,8 @@ class MaskedDistillationObjective(torch.nn.Module):
             teacher_logits,
             student.tokens.segment_ids[token_mask],
             student.tokens.batch_size,
+            step=int(self.teacher.step),  # optimizer steps of this run (temperature warm-up)
         )
         if self.teacher.total_steps > 0:  # set once the trainer knows the number of steps
             stats = dict(stats, ema_momentum=torch.tensor(self.teacher.momentum()))
         return loss, stats
-
-    def _start_teacher_from(self, audio_encoder: AbsAudioEncoder) -> None:
-        """Copy the student into the teacher until the first EMA update.
-
-        The teacher was copied when the model was built, but ESPnet's ``--init_param`` loads
-        weights into the student afterwards (e.g. ``model.pth:audio_encoder:audio_encoder``),
-        which would leave the teacher at the random initialisation. The student does not
-        change before the first optimizer step, so repeating the copy until then is exact;
-        a resumed run has ``step > 0`` and keeps its saved teacher.
-        """
-        self.teacher.reset_from(self._student(audio_encoder))
-
-    def update_teacher(self, audio_encoder: AbsAudioEncoder) -> None:
-        """``teacher = m * teacher + (1 - m) * student`` for encoder and head."""
-        self.teacher.update(self._student(audio_encoder))

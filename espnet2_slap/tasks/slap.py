@@ -12,6 +12,8 @@ available with ``--iterator_type sequence``.
 """
 
 import argparse
+import dataclasses
+import logging
 from typing import Callable, Collection, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -35,7 +37,7 @@ from espnet2_slap.audio.espnet_encoder_adapter import ESPnetEncoderAdapter
 from espnet2_slap.audio.features import frontend_sample_rate
 from espnet2_slap.audio.slap_encoder import SLAPAudioEncoder
 from espnet2_slap.data.packing_iter_factory import build_packing_iter_factory
-from espnet2_slap.data.preprocessor import EpochSeededIterFactory, SLAPPreprocessor
+from espnet2_slap.data.preprocessor import DataPassIterFactory, PerLoadDraws, SLAPPreprocessor
 from espnet2_slap.data.sharded_iter_factory import build_sharded_packing_iter_factory
 from espnet2_slap.decoder.abs_caption_decoder import AbsCaptionDecoder
 from espnet2_slap.decoder.transformer_caption_decoder import TransformerCaptionDecoder
@@ -43,11 +45,11 @@ from espnet2_slap.espnet_model import ESPnetSLAPModel
 from espnet2_slap.losses.abs_contrastive_loss import AbsContrastiveLoss
 from espnet2_slap.losses.infonce import InfoNCELoss
 from espnet2_slap.losses.sigmoid import SigmoidLoss
-from espnet2_slap.ssl.ema_teacher import attach_ema_teacher
+from espnet2_slap.ssl.ema_teacher import after_each_real_step, attach_ema_teachers
 from espnet2_slap.ssl.objective import MaskedDistillationObjective
 from espnet2_slap.text.abs_text_encoder import AbsTextEncoder
 from espnet2_slap.text.hf_text_encoder import HuggingFaceTextEncoder
-from espnet2_slap.train.optimizer_steps import count_optimizer_steps
+from espnet2_slap.train.optimizer_steps import count_optimizer_steps, once, plan_schedulers
 from espnet2_slap.train.trainer import SLAPTrainer
 
 frontend_choices = ClassChoices(
@@ -108,6 +110,43 @@ model_choices = ClassChoices(
     type_check=AbsESPnetModel,
     default="espnet",
 )
+
+
+# The task's own options whose values a config can set past argparse's type and choices
+# checks (ESPnet applies a YAML config as parser defaults): option -> (kind, bound, None ok)
+TASK_OPTION_RULES = {
+    "batch_tokens": ("positive integer", None, False),
+    "valid_batch_tokens": ("positive integer", None, True),
+    "crop_seconds": ("positive number", None, True),
+    "ema_total_steps": ("positive integer", None, True),
+    "token_type": ("choice", ("bpe", "char", "word"), False),
+}
+
+
+def check_task_options(args: argparse.Namespace, rules: Dict[str, tuple]) -> List[str]:
+    """Problems with the values of ``rules``' options, each naming its config key."""
+    problems = []
+    for key, (kind, choices, none_ok) in rules.items():
+        value = getattr(args, key, None)
+        if value is None and none_ok:
+            continue
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if kind == "positive integer":
+            ok = number and isinstance(value, int) and value >= 1
+        elif kind == "positive number":
+            ok = number and value > 0
+        elif kind == "fraction":  # (0, 1]
+            ok = number and 0 < value <= 1
+        else:
+            ok = value in choices
+        if not ok:
+            if kind == "choice":
+                wanted = f"one of {list(choices)}"
+            else:
+                wanted = "a number in (0, 1]" if kind == "fraction" else f"a {kind}"
+            wanted += " or none" if none_ok else ""
+            problems.append(f"{key} (config key, or --{key}) must be {wanted}, got {value!r}")
+    return problems
 
 
 class SLAPTask(AbsTask):
@@ -180,14 +219,25 @@ class SLAPTask(AbsTask):
             "--ema_total_steps",
             type=int_or_none,
             default=None,
-            help="Steps of the EMA momentum cosine schedule (default: counted from the "
-            "training batches, epochs and --accum_grad)",
+            help="Steps of the EMA momentum cosine schedule (default: the run's planned "
+            "optimizer steps, counted from the training batches, epochs, --accum_grad and the "
+            "world size, the count that also sets the learning-rate schedule's length)",
         )
         for class_choices in cls.class_choices_list:
             class_choices.add_arguments(group)
         # Attention plots would run the model (and its collectives) on rank 0 alone; the
         # trainer skips them anyway (train/trainer.py), this only avoids building their data.
         parser.set_defaults(iterator_type="task", num_att_plot=0)
+
+    @classmethod
+    def check_required_command_args(cls, args: argparse.Namespace):
+        """ESPnet's check after parsing, then the task's own option values: a config value
+        that argparse never saw (``batch_tokens: -6144``) fails here, named, before any
+        model is built."""
+        super().check_required_command_args(args)
+        problems = check_task_options(args, TASK_OPTION_RULES)
+        if problems:
+            cls.get_parser().error("; ".join(problems))
 
     @classmethod
     @typechecked
@@ -296,8 +346,11 @@ class SLAPTask(AbsTask):
         """One optimizer over the trainable parameters (the EMA teacher is not among them).
 
         With ``--exclude_weight_decay true``, 1-D parameters (norm gains, temperature, bias)
-        get no weight decay. The EMA teacher is then attached to it (``attach_ema_teacher``:
-        this is ESPnet's one task hook between building the optimizer and ``Trainer.run``).
+        get no weight decay. This is ESPnet's one task hook between building the model and
+        building the schedulers and ``Trainer.run``, so it also plans the run: the
+        scheduler's length becomes the run's planned optimizer steps
+        (:func:`plan_schedulers`), and the model's temperature clamp and EMA teachers
+        (schedule over the same steps, ``attach_ema_teachers``) are hooked to the optimizer.
         """
         optim_class = optim_classes.get(args.optim)
         if optim_class is None:
@@ -312,13 +365,20 @@ class SLAPTask(AbsTask):
         else:
             optimizer = optim_class(trainable, **args.optim_conf)
 
-        attach_ema_teacher(model, optimizer, lambda: cls.ema_schedule_steps(args))
+        collect_stats = getattr(args, "collect_stats", False)  # nothing trains: no count
+        planned = once(lambda: 1 if collect_stats else cls.planned_optimizer_steps(args))
+        plan_schedulers(args, planned, cls.num_optimizers)
+        if not collect_stats and (args.train_shape_file or args.num_iters_per_epoch):
+            planned()  # counted (and logged) at start, whether a schedule needs it or not
+        if hasattr(model, "after_optimizer_step"):  # the temperature clamp
+            after_each_real_step(optimizer, model.after_optimizer_step)
+        attach_ema_teachers(model, optimizer, lambda: args.ema_total_steps or planned())
         return [optimizer]
 
     @classmethod
-    def ema_schedule_steps(cls, args: argparse.Namespace) -> int:
-        """Length of the EMA momentum schedule: ``--ema_total_steps`` or the run's steps."""
-        return args.ema_total_steps or count_optimizer_steps(args, cls.tokens_per_sample_fn(args))
+    def planned_optimizer_steps(cls, args: argparse.Namespace) -> int:
+        """The optimizer steps this run takes on its world size (LR and EMA schedules)."""
+        return count_optimizer_steps(args, cls.tokens_per_sample_fn(args))
 
     @classmethod
     @typechecked
@@ -328,7 +388,8 @@ class SLAPTask(AbsTask):
         """The packing sampler: random batches within a budget of audio patch tokens."""
         if mode == "plot_att":  # a few fixed utterances: ESPnet's own iterator does this
             return cls.build_sequence_iter_factory(args, iter_options, mode)
-        factory = build_packing_iter_factory(
+        _say_which_caption_validation_reads(args, mode)
+        return build_packing_iter_factory(
             args,
             iter_options,
             mode,
@@ -336,7 +397,6 @@ class SLAPTask(AbsTask):
             build_dataset=lambda keys: cls.build_dataset(args, iter_options, keys),
             skip_bad_files=True,
         )
-        return EpochSeededIterFactory(factory, iter_options.preprocess_fn)
 
     @classmethod
     def build_multiple_iter_factory(cls, args: argparse.Namespace, distributed_option, mode: str):
@@ -344,7 +404,7 @@ class SLAPTask(AbsTask):
         if args.iterator_type != "task":
             return super().build_multiple_iter_factory(args, distributed_option, mode)
         iter_options = cls.build_iter_options(args, distributed_option, mode)
-        factory = build_sharded_packing_iter_factory(
+        return build_sharded_packing_iter_factory(
             args,
             iter_options,
             mode,
@@ -352,16 +412,27 @@ class SLAPTask(AbsTask):
             build_dataset=lambda options, keys: cls.build_dataset(args, options, keys),
             skip_bad_files=True,
         )
-        return EpochSeededIterFactory(factory, iter_options.preprocess_fn)
 
     @classmethod
     @typechecked
     def build_sequence_iter_factory(
         cls, args: argparse.Namespace, iter_options: IteratorOptions, mode: str
     ) -> AbsIterFactory:
-        """ESPnet's own iterator, with the epoch passed on to the preprocessor's draws."""
-        factory = super().build_sequence_iter_factory(args, iter_options, mode)
-        return EpochSeededIterFactory(factory, iter_options.preprocess_fn)
+        """ESPnet's own iterator, each key tagged with its data pass for the draws."""
+        _say_which_caption_validation_reads(args, mode)
+        return DataPassIterFactory(super().build_sequence_iter_factory(args, iter_options, mode))
+
+    @classmethod
+    def build_dataset(cls, args: argparse.Namespace, iter_options: IteratorOptions,
+                      keys_to_load=None):
+        """ESPnet's dataset (and its ``--max_cache_size`` cache) over the deterministic part
+        of the preprocessing; the per-load draws (caption, crop) run after it
+        (:class:`PerLoadDraws`), so a cached clip still gets a new draw every data pass."""
+        preprocess = iter_options.preprocess_fn
+        if not isinstance(preprocess, SLAPPreprocessor):
+            return super().build_dataset(args, iter_options, keys_to_load)
+        prepared = dataclasses.replace(iter_options, preprocess_fn=preprocess.prepare)
+        return PerLoadDraws(super().build_dataset(args, prepared, keys_to_load), preprocess)
 
     @classmethod
     def tokens_per_sample_fn(cls, args: argparse.Namespace) -> Callable[[int], int]:
@@ -394,6 +465,16 @@ def clip_token_cost_fn(
             samples = min(samples, max_samples)
         return tokens_of_frames(samples // hop_length + 1)
     return cost
+
+
+def _say_which_caption_validation_reads(args: argparse.Namespace, mode: str) -> None:
+    """Validation reads a clip's first caption: say so when clips have several."""
+    names = [name for _, name, _ in getattr(args, "valid_data_path_and_name_and_type", [])]
+    if mode == "valid" and "captions" in names:
+        logging.info(
+            "[valid] clips with several captions (utt2captions): the validation loss reads the "
+            "first caption of each clip only (retrieval scoring uses them all)"
+        )
 
 
 def _read_token_list(args: argparse.Namespace) -> Optional[List[str]]:

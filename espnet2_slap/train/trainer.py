@@ -1,11 +1,13 @@
 """SLAPTrainer: ESPnet's ``Trainer`` with what a SLAP run needs.
 
+* ``--resume`` keeps the learning-rate schedule on this run's planned optimizer steps
+  (:class:`PlannedScheduleTrainer`, also the tagging task's trainer): the checkpoint holds
+  the position on the curve, the run's own count its length.
 * A run that starts from initial weights (``--init_param``, e.g. fine-tuning a pretrained
-  SLAP model) starts a fresh EMA teacher schedule: ESPnet loads those weights, teacher step
-  count included, before the trainer runs; :meth:`SLAPTrainer.run` then resets the step, so
-  the teacher is copied from the loaded student at the first step and its momentum follows
-  this run's schedule. ``--resume`` loads ``checkpoint.pth`` afterwards (inside
-  ``Trainer.run``), which restores the saved step and teacher: a resumed run continues.
+  SLAP model) starts a fresh EMA teacher schedule: :meth:`SLAPTrainer.run` is the one point
+  between ESPnet loading those weights and ``--resume`` loading ``checkpoint.pth``, so it
+  restarts the teachers there (:func:`espnet2_slap.ssl.ema_teacher.restart_ema_teachers`
+  says what that means); a resumed run then continues its saved schedule.
 * Attention plots are skipped. ESPnet runs them on rank 0 alone, and the model's forward
   calls collectives (the contrastive loss gathers every rank's embeddings, the Sinkhorn
   centring all-reduces) that no other rank would join: gloo aborts, NCCL hangs. The SLAP
@@ -17,7 +19,8 @@
 * A clip that fails to load is skipped by the packing iterator
   (:mod:`espnet2_slap.data.robust_dataset`); the number skipped in an epoch is reported
   as the stat ``skipped_files`` of that epoch (per rank), e.g. in
-  ``exp/<tag>/train.log``: ``1epoch results: [train] ... skipped_files=2``.
+  ``exp/<tag>/train.log``: ``1epoch results: [train] ... skipped_files=2``. It is
+  registered in the epoch's last step, so the epoch's step counts stay exact.
 """
 
 import contextlib
@@ -27,6 +30,8 @@ import torch
 from espnet2.train.trainer import Trainer
 
 from espnet2_slap.data.robust_dataset import SkippedFilesCount
+from espnet2_slap.ssl.ema_teacher import restart_ema_teachers
+from espnet2_slap.train.optimizer_steps import keep_planned_length, scheduler_length
 
 
 def cpu_autocast(use_amp: bool, ngpu: int):
@@ -36,15 +41,32 @@ def cpu_autocast(use_amp: bool, ngpu: int):
     return contextlib.nullcontext()
 
 
-class SLAPTrainer(Trainer):
+class PlannedScheduleTrainer(Trainer):
+    """ESPnet's Trainer whose ``--resume`` keeps the schedulers on this run's planned length.
+
+    The schedulers were built with this run's planned optimizer steps; loading the
+    checkpoint restores the position on the curve and, with it, the interrupted run's length,
+    which :func:`keep_planned_length` puts back when the plan changed.
+    """
+
+    @classmethod
+    def resume(cls, checkpoint, model, reporter, optimizers, schedulers, scaler, ngpu=0,
+               strict=True) -> None:
+        planned = [scheduler_length(s) for s in schedulers]
+        super().resume(checkpoint=checkpoint, model=model, reporter=reporter,
+                       optimizers=optimizers, schedulers=schedulers, scaler=scaler, ngpu=ngpu,
+                       strict=strict)
+        for scheduler, length in zip(schedulers, planned):
+            keep_planned_length(scheduler, length)
+
+
+class SLAPTrainer(PlannedScheduleTrainer):
     """ESPnet's Trainer; fresh teacher schedule unless resumed, no attention plots,
     CPU bf16 autocast and skipped-file counts."""
 
     @classmethod
     def run(cls, model, *args, **kwargs) -> None:
-        start_new_schedule = getattr(model, "start_new_teacher_schedule", None)
-        if start_new_schedule is not None:
-            start_new_schedule()  # a resumed run restores the saved step in Trainer.run
+        restart_ema_teachers(model)  # a resumed run restores the saved step in Trainer.run
         super().run(model, *args, **kwargs)
 
     @classmethod
@@ -65,7 +87,7 @@ class SLAPTrainer(Trainer):
         options,
         distributed_option,
     ) -> bool:
-        batches = SkippedFilesCount(iterator)
+        batches = SkippedFilesCount(iterator, lambda n: _report_skipped(reporter, n))
         with cpu_autocast(options.use_amp, options.ngpu):
             all_steps_are_invalid = super().train_one_epoch(
                 model,
@@ -78,20 +100,22 @@ class SLAPTrainer(Trainer):
                 options,
                 distributed_option,
             )
-        _report_skipped(reporter, batches.skipped)
         return all_steps_are_invalid
 
     @classmethod
     def validate_one_epoch(cls, model, iterator, reporter, options, distributed_option) -> None:
-        batches = SkippedFilesCount(iterator)
+        batches = SkippedFilesCount(iterator, lambda n: _report_skipped(reporter, n))
         with cpu_autocast(options.use_amp, options.ngpu):
             super().validate_one_epoch(model, batches, reporter, options, distributed_option)
-        _report_skipped(reporter, batches.skipped)
 
 
 def _report_skipped(reporter, skipped: int) -> None:
-    """Add ``skipped_files`` to the epoch's stats (one extra reporter step holding it)."""
+    """Register the epoch's ``skipped_files`` as the first stat of its last step.
+
+    The trainer registers that batch's stats in the same step and closes it, so the
+    reporter counts no extra step; the step's value is the epoch's stat (the other steps
+    hold none of it).
+    """
     if skipped:
         logging.warning(f"{skipped} clips could not be loaded and were skipped this epoch")
     reporter.register({"skipped_files": skipped})
-    reporter.next()

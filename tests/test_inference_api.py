@@ -1,5 +1,6 @@
 """SLAPInference: deterministic embeddings, bad-input behaviour, long audio, packing."""
 
+import importlib.util
 import logging
 from pathlib import Path
 
@@ -10,9 +11,12 @@ import torch
 
 from espnet2_slap.bin.slap_pack import main as pack_main
 from espnet2_slap.inference import SLAPInference
-from espnet2_slap.inference.audio_input import AudioInputError
+from espnet2_slap.inference.audio_input import AudioFileWindows, AudioInputError, load_waveform
 from espnet2_slap.inference.embedding_index import EmbeddingIndex
 from espnet2_slap.inference.long_audio import chunk_spans, merge_chunk_embeddings
+
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -160,6 +164,84 @@ def test_long_audio_is_chunked_deterministically(tiny_exp):
     expected = merge_chunk_embeddings(torch.from_numpy(windows)).numpy()
     np.testing.assert_allclose(long_slap.embed_audio(clip, 16000)[0], expected, atol=1e-5)
     np.testing.assert_array_equal(long_slap.embed_audio(clip, 16000), long_slap.embed_audio(clip, 16000))
+
+
+def write_noise(path, seconds, rate=16000, channels=1, audio_format="FLAC", seed=0):
+    rng = np.random.default_rng(seed)
+    wave = (0.1 * rng.standard_normal((int(seconds * rate), channels))).astype(np.float32)
+    soundfile.write(path, wave, rate, format=audio_format, subtype="PCM_16")
+    return path
+
+
+@pytest.mark.parametrize("rate, channels", [(8000, 1), (11025, 2), (16000, 1), (44100, 2),
+                                            (48000, 6)])
+def test_file_windows_hold_the_whole_files_samples(tmp_path, rate, channels):
+    """Window by window, resampled from the filter's context only: the samples of the whole
+    file decoded and resampled at once. Exactly, without resampling; with it, the same
+    polyphase frames from the same samples, up to float32 rounding of the convolution (its
+    summation order may depend on the input's length): measured <= 1.5e-8, allowed 1e-7."""
+    path = write_noise(tmp_path / "clip.flac", 9.7, rate, channels)
+    whole = load_waveform(path, None, 16000, 512)
+    windows = AudioFileWindows(path, 16000)
+    assert windows.num_samples == whole.numel()
+    windows.BLOCK_FRAMES = 4096  # many decoder blocks per window
+    spans = chunk_spans(windows.num_samples, 32000, 12000)  # 2 s windows every 0.75 s
+    for (start, end), part in zip(spans, windows.windows(spans), strict=True):
+        atol = 0 if rate == 16000 else 1e-7
+        torch.testing.assert_close(part, whole[start:end], rtol=0, atol=atol)
+
+
+@pytest.mark.parametrize("rate, channels, audio_format", [
+    (16000, 1, "FLAC"), (44100, 2, "WAV"), (22050, 3, "FLAC"),
+])
+def test_long_files_are_embedded_window_by_window(slap, tmp_path, monkeypatch, rate, channels,
+                                                  audio_format):
+    """A file over 30 s is never decoded whole, and embeds as when it is: exactly at the
+    model's rate, within float32 rounding when resampled (see the test above)."""
+    path = tmp_path / f"long.{audio_format.lower()}"
+    write_noise(path, 47.3, rate, channels, audio_format)
+    short = tone(2.0)
+    whole = slap.embed_audio([short, slap.load(path), tone(31.0, freq=300)], 16000)
+
+    def no_whole_file(*args, **kwargs):
+        raise AssertionError("the whole file was decoded")
+
+    monkeypatch.setattr(soundfile, "read", no_whole_file)
+    windowed = slap.embed_audio([short, path, tone(31.0, freq=300)], 16000)
+    np.testing.assert_allclose(windowed, whole, rtol=0, atol=0 if rate == 16000 else 1e-6)
+
+
+def test_long_file_faults_are_named(slap, tmp_path, caplog):
+    cut = write_noise(tmp_path / "cut.flac", 40.0)
+    cut.write_bytes(cut.read_bytes()[: cut.stat().st_size // 2])  # header intact, body cut
+    with pytest.raises(AudioInputError, match="cut.flac: cannot read audio"):
+        slap.embed_audio(cut)
+    silent = tmp_path / "silent.flac"
+    soundfile.write(silent, np.zeros(16000 * 40, dtype=np.float32), 16000)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert np.isfinite(slap.embed_audio(silent)).all()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [f"{silent}: audio is silent (all zeros); embedding it anyway"]
+
+
+@pytest.mark.slow
+def test_peak_memory_does_not_grow_with_duration(tiny_exp, tmp_path):
+    """Embedding a 60-minute file peaks within 150 MB of a 1-minute file. Measured by
+    tools/bench/bench_long_audio_memory.py: one fresh process per file, its peak resident
+    memory (ru_maxrss) and its peak while embedding (/proc VmHWM, reset after loading)."""
+    spec = importlib.util.spec_from_file_location(
+        "bench_long_audio_memory", ROOT / "tools" / "bench" / "bench_long_audio_memory.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    figures = {}
+    for minutes in (1, 60):
+        audio = bench.write_long_flac(tmp_path / f"{minutes}min.flac", minutes)
+        figures[minutes] = bench.measure(tiny_exp, audio)
+    short, long = figures[1], figures[60]
+    assert long["peak_mb"] - short["peak_mb"] < 150, figures
+    embedding_peak = {m: f["model_mb"] + f["embed_peak_mb"] for m, f in figures.items()}
+    assert embedding_peak[60] - embedding_peak[1] < 150, figures
 
 
 def pack_tiny_exp(tiny_exp, archive, monkeypatch):

@@ -1,6 +1,11 @@
 """The recipe CLIs (slap_inference, slap_score) and the people's CLI (slap)."""
 
+import importlib.util
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import kaldiio
 import numpy as np
@@ -184,3 +189,77 @@ def test_people_cli_skips_bad_files_and_keeps_going(packed_model, test_set, tmp_
     assert slap_cli.main(["classify", str(folder / "good.wav"), "--model", str(packed_model),
                           "--labels-file", str(empty_labels), "--quiet"]) == 2
     assert "labels is empty" in capsys.readouterr().err
+
+
+def test_a_moved_experiment_still_scores(tiny_exp, test_set, tmp_path, monkeypatch):
+    """Stage 7's layout (job outputs under logdir/, their scp files merged into the set's
+    folder, paths relative to the recipe), then the experiment renamed and a new one made at
+    the old name: scoring the moved one reads its own embeddings."""
+    monkeypatch.chdir(tmp_path)
+    set_dir = Path("exp/slap_a/inference_best/test")
+    for job, keys in ((1, "u0 u1"), (2, "u2")):
+        (tmp_path / f"keys.{job}").write_text("".join(f"{k}\n" for k in keys.split()))
+        slap_inference.main([*model_args(tiny_exp), "--caption", "false",
+                             "--data_path_and_name_and_type", f"{test_set}/wav.scp,speech,sound",
+                             "--key_file", str(tmp_path / f"keys.{job}"),
+                             "--output_dir", str(set_dir / "logdir" / f"output.{job}")])
+    scps = [(set_dir / "logdir" / f"output.{job}" / "audio_embeds.scp").read_text()
+            for job in (1, 2)]
+    (set_dir / "audio_embeds.scp").write_text("".join(scps))
+    assert "exp/slap_a/" in scps[0]  # the written paths name the experiment
+    score_args = ["--task", "zeroshot", *model_args(tiny_exp), "--data_dir", str(test_set),
+                  "--labels", str(test_set / "labels")]
+    before = slap_score.run(slap_score.get_parser().parse_args(
+        [*score_args, "--inference_dir", str(set_dir), "--output_dir", "score_a"]), API(tiny_exp))
+
+    Path("exp/slap_a").rename("exp/slap_b")
+    decoy = Path("exp/slap_a/inference_best/test/logdir/output.1")  # a new run at the old name
+    decoy.mkdir(parents=True)
+    with kaldiio.WriteHelper(f"ark:{decoy}/audio_embeds.ark") as writer:
+        for key in ("u0", "u1"):
+            writer(key, np.ones(16, dtype=np.float32))
+    moved = Path("exp/slap_b/inference_best/test")
+    after = slap_score.run(slap_score.get_parser().parse_args(
+        [*score_args, "--inference_dir", str(moved), "--output_dir", "score_b"]), API(tiny_exp))
+    assert after[0]["zeroshot"] == before[0]["zeroshot"]
+    keys, embeddings = slap_score.load_audio_embeddings(moved)
+    expected = API(tiny_exp).embed_audio([test_set / f"{k}.wav" for k in keys])
+    np.testing.assert_allclose(embeddings, expected, atol=1e-6)
+
+    # Moved elsewhere and read from another working directory, too.
+    Path("exp/slap_b").rename(tmp_path / "elsewhere")
+    monkeypatch.chdir(test_set)
+    keys_elsewhere, moved_again = slap_score.load_audio_embeddings(
+        tmp_path / "elsewhere" / "inference_best" / "test")
+    assert keys_elsewhere == keys
+    np.testing.assert_array_equal(moved_again, embeddings)
+
+
+_API = {}
+
+
+def API(exp):
+    """One loaded model per experiment for the tests below."""
+    if exp not in _API:
+        _API[exp] = SLAPInference(exp / "config.yaml", exp / "model.pth")
+    return _API[exp]
+
+
+@pytest.mark.parametrize("command", [
+    ["classify", "--labels", "dog", "bell", "--top-k", "2"],
+    ["search", "--query", "a tone", "--top-k", "1"],
+])
+def test_json_output_is_only_json(packed_model, test_set, tmp_path, command):
+    """On this machine (no flash-attn) ESPnet prints a notice at import; it goes to stderr."""
+    env = {**os.environ, "HOME": str(tmp_path), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    slap = Path(sys.executable).with_name("slap")
+    result = subprocess.run(
+        [str(slap), command[0], str(test_set / "u1.wav"), str(test_set / "u2.wav"),
+         "--model", str(packed_model), "--json", *command[1:]],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    parsed = json.loads(result.stdout)  # nothing but the result
+    assert isinstance(parsed, dict) and parsed
+    if importlib.util.find_spec("flash_attn") is None:
+        assert "Failed to import Flash Attention" in result.stderr  # where the notice went

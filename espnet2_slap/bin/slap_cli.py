@@ -9,6 +9,9 @@
 Folders are scanned (recursively) for audio files. A file that cannot be used (unreadable,
 empty, NaN samples) is reported on stderr and skipped; the others are still processed. The
 exit status is 0 when at least one file was processed, 1 when none could be, 2 on usage errors.
+Standard output holds only the results (``--json``: one JSON document); progress, warnings
+and other libraries' notices go to stderr. Files longer than 30 s are read window by window
+by ``embed``, ``classify`` and ``search``, and the ``--out`` index is written whole or not at all.
 """
 
 # The model code (torch, ESPnet) is imported when a command runs, not at start-up, so that
@@ -16,14 +19,18 @@ exit status is 0 when at least one file was processed, 1 when none could be, 2 o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from tqdm import tqdm
+
+from espnet2_slap.utils.atomic_files import atomic_path
 
 if TYPE_CHECKING:
     import torch
@@ -32,6 +39,7 @@ if TYPE_CHECKING:
     from espnet2_slap.inference.slap_inference import SLAPInference
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".opus", ".aiff", ".aif", ".au"}
+WINDOWED = ("embed", "classify", "search")  # commands that read long files window by window
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -110,15 +118,24 @@ def find_audio_files(paths: Sequence[str]) -> Tuple[List[Path], List[Tuple[str, 
 
 
 def load_all(
-    slap: SLAPInference, files: List[Path], quiet: bool
-) -> Tuple[Dict[str, torch.Tensor], List[Tuple[str, str]]]:
-    """Waveforms of the readable files, and the problems of the others."""
-    from espnet2_slap.inference.audio_input import AudioInputError
+    slap: SLAPInference, files: List[Path], quiet: bool, whole: bool = True
+) -> Tuple[Dict[str, torch.Tensor | str], List[Tuple[str, str]]]:
+    """Waveforms of the readable files, and the problems of the others.
+
+    With ``whole=False`` a file longer than the model encodes whole is decoded here only to
+    check it (nothing kept) and stays a path, which ``embed_audio`` reads window by window:
+    memory does not grow with its duration.
+    """
+    from espnet2_slap.inference.audio_input import AudioFileWindows, AudioInputError
 
     waves, problems = {}, []
     for path in tqdm(files, desc="reading", disable=quiet, unit="file"):
         try:
-            waves[str(path)] = slap.load(path)
+            clip = slap.load(path) if whole else slap.open(path)
+            if isinstance(clip, AudioFileWindows):
+                clip.check()
+                clip = str(path)
+            waves[str(path)] = clip
         except AudioInputError as err:
             problems.append((str(path), str(err)))
     return waves, problems
@@ -153,15 +170,17 @@ def run(args: argparse.Namespace) -> Tuple[object, List[Tuple[str, str]]]:
         index, problems = EmbeddingIndex.load(args.index), []
     else:
         files, problems = find_audio_files(args.paths)
-        waves, unreadable = load_all(slap, files, args.quiet)
+        waves, unreadable = load_all(slap, files, args.quiet, args.command not in WINDOWED)
         problems += unreadable
         if not waves:
             return None, problems
 
     if args.command == "embed":
         index = embed_waves(slap, waves, args)
-        index.save(args.out)
-        return {"index": args.out, "files": len(index)}, problems
+        out = args.out if args.out.endswith(".npz") else f"{args.out}.npz"  # as np.savez names it
+        with atomic_path(out) as partial:  # a failed write leaves the previous index
+            index.save(partial)
+        return {"index": out, "files": len(index)}, problems
     if args.command == "classify":
         labels = args.labels or read_labels(args.labels_file)
         result = {}
@@ -215,6 +234,30 @@ def print_result(command: str, result, as_json: bool) -> None:
             print(f"{key}\t{text}")
 
 
+@contextlib.contextmanager
+def results_only_on_stdout():
+    """What is printed inside goes to stderr: other libraries' notices (ESPnet's about
+    flash-attn, ...) must not mix with the results (``--json``). Python prints are redirected,
+    and so is file descriptor 1 (C libraries, child processes) when stdout has one."""
+    sys.stdout.flush()
+    try:
+        stdout_fd, stderr_fd = sys.stdout.fileno(), sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # e.g. captured by a test: Python level only
+        stdout_fd = None
+    saved = None
+    if stdout_fd is not None:
+        saved = os.dup(stdout_fd)
+        os.dup2(stderr_fd, stdout_fd)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if saved is not None:
+            sys.stdout.flush()
+            os.dup2(saved, stdout_fd)
+            os.close(saved)
+
+
 def main(cmd: Optional[List[str]] = None) -> int:
     args = get_parser().parse_args(cmd)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
@@ -222,7 +265,8 @@ def main(cmd: Optional[List[str]] = None) -> int:
         print("slap search: give audio paths or --index", file=sys.stderr)
         return 2
     try:
-        result, problems = run(args)
+        with results_only_on_stdout():
+            result, problems = run(args)
     except (FileNotFoundError, ValueError) as err:
         print(f"slap {args.command}: error: {err}", file=sys.stderr)
         return 2

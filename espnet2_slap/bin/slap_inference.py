@@ -9,6 +9,9 @@
 Writes into ``--output_dir``: ``audio_embeds.ark/.scp`` (one ``(D,)`` float32 vector per
 utterance, Kaldi format), ``text_embeds.ark/.scp`` when a ``text`` entry is given, and
 ``captions`` (``utt_id caption``) when the model has a caption decoder and ``--caption true``.
+Each file is written under a temporary name and renamed when complete
+(``utils/embeddings_scp``); readers find the arks from the scp's folder, so the output may
+be moved. Audio files are read by path, a long one window by window (bounded memory).
 """
 
 import argparse
@@ -17,14 +20,14 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import kaldiio
-import numpy as np
 from espnet2.fileio.read_text import read_2columns_text
-from espnet2.fileio.sound_scp import SoundScpReader
 from espnet2.utils import config_argparse
 from espnet2.utils.types import str2bool, str2triple_str, str_or_none
 
 from espnet2_slap.inference.slap_inference import SLAPInference
+from espnet2_slap.utils.atomic_files import atomic_write_text
+from espnet2_slap.utils.embeddings_scp import write_embeddings
+from espnet2_slap.utils.waveform import AudioInputError
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -85,14 +88,14 @@ def build_model(args: argparse.Namespace) -> SLAPInference:
 
 def read_inputs(
     entries: Sequence[Tuple[str, str, str]], key_file: Optional[str]
-) -> Tuple[List[str], Optional[SoundScpReader], Optional[Dict[str, str]]]:
-    """Utterance ids to process, the audio reader and the captions, from the data triples."""
+) -> Tuple[List[str], Optional[Dict[str, str]], Optional[Dict[str, str]]]:
+    """Utterance ids to process, their audio files and captions, from the data triples."""
     audio, text = None, None
     for path, name, kind in entries:
         if not Path(path).is_file():
             raise SystemExit(f"error: --data_path_and_name_and_type {path}: no such file")
         if name == "speech" and kind == "sound":
-            audio = SoundScpReader(path, always_2d=False, dtype="float32")
+            audio = read_2columns_text(path)  # utt -> file, read by SLAPInference
         elif name == "text" and kind == "text":
             text = read_2columns_text(path)
         else:
@@ -127,28 +130,30 @@ def run(args: argparse.Namespace, slap: Optional[SLAPInference] = None) -> None:
 
     if audio is not None:
         caption_lines = []
-        with kaldiio.WriteHelper(f"ark,scp:{out}/audio_embeds.ark,{out}/audio_embeds.scp") as writer:
+        with write_embeddings(out, "audio_embeds") as write:
             for start in range(0, len(keys), args.clips_per_call):
                 batch = keys[start : start + args.clips_per_call]
-                loaded = [audio[k] for k in batch]  # (rate, samples)
-                waves = [slap.load(wave, rate) for rate, wave in loaded]
-                embeddings = slap.embed_audio(waves, slap.sample_rate)
+                files = [audio[k] for k in batch]
+                try:  # the error names the file
+                    embeddings = slap.embed_audio(files)
+                    if make_captions:
+                        captions = slap.caption(
+                            files, beam_size=args.beam_size, max_length=args.max_caption_length
+                        )
+                        caption_lines += [f"{k} {c}\n" for k, c in zip(batch, captions)]
+                except AudioInputError as err:
+                    raise SystemExit(f"error: {err}") from err
                 for key, embedding in zip(batch, embeddings):
-                    writer(key, embedding)
-                if make_captions:
-                    captions = slap.caption(
-                        waves, slap.sample_rate, args.beam_size, args.max_caption_length
-                    )
-                    caption_lines += [f"{k} {c}\n" for k, c in zip(batch, captions)]
+                    write(key, embedding)
                 logging.info(f"embedded {min(start + len(batch), len(keys))}/{len(keys)} clips")
         if make_captions:
-            (out / "captions").write_text("".join(caption_lines), encoding="utf-8")
+            atomic_write_text(out / "captions", "".join(caption_lines))
 
     if text is not None:
         embeddings = slap.embed_text([text[k] for k in keys])
-        with kaldiio.WriteHelper(f"ark,scp:{out}/text_embeds.ark,{out}/text_embeds.scp") as writer:
+        with write_embeddings(out, "text_embeds") as write:
             for key, embedding in zip(keys, embeddings):
-                writer(key, embedding.astype(np.float32))
+                write(key, embedding)
     logging.info(f"wrote {out}")
 
 

@@ -14,7 +14,9 @@ with ``pretrained: false``.
 """
 
 import argparse
+import contextlib
 import copy
+import io
 from pathlib import Path
 from typing import List, Optional
 
@@ -22,6 +24,7 @@ import yaml
 from espnet2.main_funcs.pack_funcs import pack
 from transformers import AutoConfig, AutoTokenizer
 
+from espnet2_slap.utils.atomic_files import atomic_open, atomic_path
 from espnet2_slap.utils.pretrained_path import resolve_pretrained_path
 
 TEXT_ENCODER_DIR = "text_encoder"
@@ -94,7 +97,7 @@ def export_packable_config(config_path: Path) -> List[Path]:
         packed["bpemodel"] = archived_name(packed["bpemodel"])
 
     out = config_path.parent / PACKED_CONFIG
-    with out.open("w", encoding="utf-8") as f:
+    with atomic_open(out, "w", encoding="utf-8") as f:
         yaml.safe_dump(packed, f, sort_keys=False)
     for path in referenced:
         if not path.exists():
@@ -108,12 +111,17 @@ def main(cmd: Optional[List[str]] = None) -> None:
         if not Path(path).exists():
             raise SystemExit(f"error: no such file or directory: {path}")
     packed_config, *referenced = export_packable_config(Path(args.slap_train_config))
-    pack(
-        files=dict(slap_model_file=args.slap_model_file),
-        yaml_files=dict(slap_train_config=str(packed_config)),
-        option=[str(p) for p in referenced] + args.option,
-        outpath=args.outpath,
-    )
+    # ESPnet's pack writes the archive in place: it goes to a temporary name and is renamed
+    # when complete, so a failure (full disk) leaves the previous archive or none.
+    Path(args.outpath).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(args.outpath) as partial, contextlib.redirect_stdout(io.StringIO()):
+        pack(
+            files=dict(slap_model_file=args.slap_model_file),
+            yaml_files=dict(slap_train_config=str(packed_config)),
+            option=[str(p) for p in referenced] + args.option,
+            outpath=str(partial),
+        )
+    print(f"Generate: {args.outpath}")  # ESPnet's message, naming the final archive
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ import logging
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-import kaldiio
 import numpy as np
 
 from espnet2_slap.inference.prompts import class_text_embeddings
@@ -32,6 +31,8 @@ from espnet2_slap.metrics.report import (
 )
 from espnet2_slap.metrics.retrieval import evaluate_retrieval
 from espnet2_slap.metrics.zeroshot import evaluate_zero_shot
+from espnet2_slap.utils.atomic_files import atomic_write_text
+from espnet2_slap.utils.embeddings_scp import read_embeddings
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -52,7 +53,6 @@ def get_parser() -> argparse.ArgumentParser:
         help="several zero-shot prompts: their text embeddings are averaged per class and "
         "renormalised (prompt ensemble), scored beside the single --template",
     )
-    parser.add_argument("--ngpu", type=int, default=0, help="0: CPU, 1: the first GPU")
     parser.add_argument(
         "--rerank_depth", type=int, default=0,
         help="retrieval: also re-rank each text query's top N clips by cosine + w * the caption "
@@ -66,6 +66,7 @@ def get_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--rerank_weights", type=float, nargs="+",
                         help="re-ranking: the weights tried on --rerank_valid_dir")
+    parser.add_argument("--ngpu", type=int, default=0, help="0: CPU, 1: the first GPU")
     parser.add_argument("--log_level", default="INFO", help="logging level (INFO, WARNING, ...)")
     return parser
 
@@ -93,12 +94,15 @@ def read_table(path: Path, multi: bool = False, allow_empty: bool = False) -> Di
 
 
 def load_audio_embeddings(inference_dir: Path) -> Tuple[List[str], np.ndarray]:
+    """Sorted utt ids and their audio embeddings; the arks are found from the scp's folder,
+    so a renamed or moved experiment still scores (``utils/embeddings_scp``)."""
     scp = inference_dir / "audio_embeds.scp"
     if not scp.is_file():
         raise SystemExit(f"error: missing {scp} (run slap_inference first)")
-    loaded = kaldiio.load_scp(str(scp))
-    keys = sorted(loaded)
-    return keys, np.stack([loaded[k] for k in keys])
+    try:
+        return read_embeddings(scp)
+    except (OSError, ValueError) as err:
+        raise SystemExit(f"error: {err}") from err
 
 
 def read_references(data_dir: Path, keys: List[str]) -> Tuple[Path, Dict[str, list]]:
@@ -108,16 +112,16 @@ def read_references(data_dir: Path, keys: List[str]) -> Tuple[Path, Dict[str, li
     missing = [k for k in keys if k not in references]
     if missing:
         raise SystemExit(f"error: {refs_file}: no caption for {len(missing)} clips, e.g. {missing[0]}")
-    captions = [(i, c) for i, k in enumerate(keys) for c in references[k]]
-    caption_to_audio = np.array([i for i, _ in captions])
-    text = slap.embed_text([c for _, c in captions])
-    result = evaluate_retrieval(text @ audio.T, caption_to_audio)
     return refs_file, references
 
 
 def score_retrieval(slap: SLAPInference, args, keys, audio, out: Path) -> Tuple[dict, str]:
     data_dir = Path(args.data_dir)
     refs_file, references = read_references(data_dir, keys)
+    captions = [(i, c) for i, k in enumerate(keys) for c in references[k]]
+    caption_to_audio = np.array([i for i, _ in captions])
+    text = slap.embed_text([c for _, c in captions])
+    result = evaluate_retrieval(text @ audio.T, caption_to_audio)
     plot_rank_distribution(
         result.text_to_audio.ranks, result.audio_to_text.ranks, out / "rank_distribution.png",
         title=f"{data_dir.name}: rank of the correct item",
@@ -125,10 +129,6 @@ def score_retrieval(slap: SLAPInference, args, keys, audio, out: Path) -> Tuple[
     summary = {"retrieval": to_jsonable(result), "references": str(refs_file)}
     markdown = retrieval_markdown(result, title=f"Retrieval on {data_dir.name}")
     markdown += f"\n![rank distribution](rank_distribution.png)\n"
-
-    predictions_file = Path(args.inference_dir) / "captions"
-    if predictions_file.is_file():
-        predictions = read_table(predictions_file, allow_empty=True)
     if args.rerank_depth > 0:
         from espnet2_slap.inference.rerank import rerank_data_dir
 
@@ -137,6 +137,10 @@ def score_retrieval(slap: SLAPInference, args, keys, audio, out: Path) -> Tuple[
             read_references,
         )
         markdown += "\n" + rerank_md
+
+    predictions_file = Path(args.inference_dir) / "captions"
+    if predictions_file.is_file():
+        predictions = read_table(predictions_file, allow_empty=True)
         predictions = {k: predictions.get(k, "") for k in keys}
         captioning = evaluate_captions(predictions, {k: references[k] for k in keys})
         summary["captioning"] = to_jsonable(captioning)
@@ -204,7 +208,7 @@ def run(args: argparse.Namespace, slap: SLAPInference) -> Tuple[dict, str]:
         summary, markdown = score_zeroshot(slap, args, keys, audio)
     results = dict(task=args.task, data_dir=args.data_dir, n_clips=len(keys), **summary)
     write_json(out / "results.json", results)
-    (out / "results.md").write_text(markdown, encoding="utf-8")
+    atomic_write_text(out / "results.md", markdown)
     logging.info(f"wrote {out}/results.json and results.md")
     return results, markdown
 

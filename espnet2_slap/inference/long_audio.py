@@ -5,7 +5,9 @@ limit bounds the durations seen in training, 30 s in the paper). A longer clip i
 windows of ``chunk_seconds`` starting every ``hop_seconds``; the last window is aligned to the
 end of the clip so every sample is covered and no window is shorter than ``chunk_seconds``.
 The clip embedding is the mean of the L2-normalised window embeddings, normalised again.
-Nothing is random: the same clip always gives the same windows.
+Nothing is random: the same clip always gives the same windows. A long file is read window
+by window (``audio_input.AudioFileWindows``) and its windows encoded a pack at a time, so the
+memory of embedding it does not grow with its duration.
 """
 
 from typing import List, Tuple

@@ -17,14 +17,19 @@ alone or among others. Long clips are handled as documented in ``long_audio``.
 """
 
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from espnet2.text.token_id_converter import TokenIDConverter
 
 from espnet2_slap.audio.features import frontend_sample_rate
-from espnet2_slap.inference.audio_input import AudioLike, load_waveform
+from espnet2_slap.inference.audio_input import (
+    AudioFileWindows,
+    AudioLike,
+    load_waveform,
+    open_audio,
+)
 from espnet2_slap.inference.embedding_index import EmbeddingIndex
 from espnet2_slap.inference.long_audio import chunk_spans, merge_chunk_embeddings
 from espnet2_slap.inference.prompts import Templates, class_text_embeddings
@@ -41,7 +46,10 @@ class SLAPInference:
         slap_train_config: the training ``config.yaml``.
         slap_model_file: the ``.pth`` weights (None keeps the freshly built weights).
         device: ``cpu`` or ``cuda[:N]``.
-        batch_tokens: audio patch tokens per encoder call.
+        batch_tokens: audio patch tokens per encoder call. It bounds the memory of embedding
+            (a long file is read and encoded window by window, so its duration does not):
+            4096 tokens, 5 windows of 30 s, take about 0.1 GB with the demo model on a CPU
+            (docs/benchmarks.md). Raise it on a GPU for throughput.
         max_native_seconds: clips up to this long are encoded whole.
         chunk_seconds, chunk_hop_seconds: windows for longer clips.
         text_batch_size: captions per text-encoder call.
@@ -52,7 +60,7 @@ class SLAPInference:
         slap_train_config: Union[str, Path],
         slap_model_file: Optional[Union[str, Path]] = None,
         device: str = "cpu",
-        batch_tokens: int = 32768,
+        batch_tokens: int = 4096,
         max_native_seconds: float = 30.0,
         chunk_seconds: float = 30.0,
         chunk_hop_seconds: float = 15.0,
@@ -108,24 +116,41 @@ class SLAPInference:
             audio: file path(s) or array(s); see ``audio_input`` for accepted forms.
             sample_rate: the rate of array inputs.
         """
-        waves = [self.load(a, sample_rate) for a in _as_list(audio)]
-        if not waves:
+        clips = [self.open(a, sample_rate) for a in _as_list(audio)]
+        if not clips:
             return np.zeros((0, self.embed_dim), dtype=np.float32)
-        chunks, owner = [], []
-        for i, wave in enumerate(waves):
-            spans = self._windows(wave, self.chunk_hop_samples)
-            chunks += [wave[start:end] for start, end in spans]
-            owner += [i] * len(spans)
+        owners = []  # clip index of each window, in encoding order
+
+        def windows():  # read lazily: a long file is never held whole
+            for i, clip in enumerate(clips):
+                if isinstance(clip, AudioFileWindows):
+                    parts = clip.windows(chunk_spans(
+                        clip.num_samples, self.chunk_samples, self.chunk_hop_samples))
+                else:
+                    parts = (clip[s:e] for s, e in self._windows(clip, self.chunk_hop_samples))
+                for part in parts:
+                    owners.append(i)
+                    yield part
+
         chunk_embeddings = torch.cat(
-            [self.model.pool_audio(tokens) for tokens in self._encode_in_packs(chunks)]
+            [self.model.pool_audio(tokens) for tokens in self._encode_in_packs(windows())]
         )
-        owner = torch.tensor(owner)
-        merged = [merge_chunk_embeddings(chunk_embeddings[owner == i]) for i in range(len(waves))]
+        owner = torch.tensor(owners)
+        merged = [merge_chunk_embeddings(chunk_embeddings[owner == i]) for i in range(len(clips))]
         return torch.stack(merged).float().cpu().numpy()
 
     def load(self, audio: AudioLike, sample_rate: Optional[int] = None) -> torch.Tensor:
         """One input -> ``(T,)`` float32 mono waveform at the model rate."""
         return load_waveform(audio, sample_rate, self.sample_rate, self.min_samples)
+
+    def open(
+        self, audio: AudioLike, sample_rate: Optional[int] = None
+    ) -> Union[torch.Tensor, AudioFileWindows]:
+        """:meth:`load`, but a file longer than ``max_native_seconds`` is an
+        ``AudioFileWindows`` that ``embed_audio`` reads window by window."""
+        return open_audio(
+            audio, sample_rate, self.sample_rate, self.min_samples, self.max_native_samples
+        )
 
     def _windows(self, wave: torch.Tensor, hop_samples: int) -> List[Tuple[int, int]]:
         """The whole clip when it is short enough, else ``chunk_seconds`` windows."""
@@ -139,20 +164,27 @@ class SLAPInference:
         feats, _ = self.model.extract_feats(speech, torch.tensor([wave.numel()], device=self.device))
         return feats[0]
 
-    def _encode_in_packs(self, waves: List[torch.Tensor]):
-        """Yield packed encoder outputs for consecutive groups of clips within the budget."""
-        feats = [self._features(w) for w in waves]
-        lengths = torch.tensor([f.size(0) for f in feats])
-        tokens = self.model.num_audio_tokens(lengths).tolist()
-        start = 0
-        while start < len(feats):
-            end, budget = start + 1, tokens[start]
-            while end < len(feats) and budget + tokens[end] <= self.batch_tokens:
-                budget += tokens[end]
-                end += 1
-            batch = torch.nn.utils.rnn.pad_sequence(feats[start:end], batch_first=True)
-            yield self.model.audio_encoder(batch, lengths[start:end].to(self.device))
-            start = end
+    def _encode_in_packs(self, waves: Iterable[torch.Tensor]):
+        """Yield packed encoder outputs for consecutive groups of clips within the budget.
+
+        ``waves`` is consumed lazily: only the features of the group being packed are held.
+        """
+        pack, lengths, budget = [], [], 0
+        for wave in waves:
+            feats = self._features(wave)
+            tokens = int(self.model.num_audio_tokens(torch.tensor([feats.size(0)]))[0])
+            if pack and budget + tokens > self.batch_tokens:
+                yield self._encode_pack(pack, lengths)
+                pack, lengths, budget = [], [], 0
+            pack.append(feats)
+            lengths.append(feats.size(0))
+            budget += tokens
+        if pack:
+            yield self._encode_pack(pack, lengths)
+
+    def _encode_pack(self, feats: List[torch.Tensor], lengths: List[int]):
+        batch = torch.nn.utils.rnn.pad_sequence(feats, batch_first=True)
+        return self.model.audio_encoder(batch, torch.tensor(lengths, device=self.device))
 
     # ------------------------------------------------------------------ text
     @torch.no_grad()
@@ -272,11 +304,6 @@ class SLAPInference:
             captions.append(self.caption_tokenizer.tokens2text(tokens))
         return captions
 
-
-def _as_list(audio) -> list:
-    if isinstance(audio, (str, Path, np.ndarray, torch.Tensor)):
-        return [audio]
-    return list(audio)
     @torch.no_grad()
     def caption_memory(self, wave: torch.Tensor) -> torch.Tensor:
         """``(T,)`` waveform -> ``(1, S, W)`` encoder tokens the caption decoder attends to
@@ -304,3 +331,8 @@ def _as_list(audio) -> list:
         similarity, ``times``, ``segments(threshold)``)."""
         return self.embed_steps(audio, sample_rate, context_steps).curve(self.embed_text(text)[0])
 
+
+def _as_list(audio) -> list:
+    if isinstance(audio, (str, Path, np.ndarray, torch.Tensor)):
+        return [audio]
+    return list(audio)

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from espnet2_slap.metrics.captioning import METRIC_NAMES, CaptioningResult, UnavailableMetric
 from espnet2_slap.metrics.retrieval import ChanceLevels, DirectionMetrics, RetrievalResult
 from espnet2_slap.metrics.zeroshot import ZeroShotResult
+from espnet2_slap.utils.atomic_files import atomic_open, atomic_write_text
 
 PathLike = Union[str, Path]
 
@@ -54,11 +55,12 @@ def to_jsonable(obj: Any, where: str = "obj") -> Any:
 
 
 def write_json(path: PathLike, obj: Any) -> None:
-    """Write ``obj`` (see :func:`to_jsonable`) as indented UTF-8 JSON, creating parent dirs."""
+    """Write ``obj`` (see :func:`to_jsonable`) as indented UTF-8 JSON, creating parent dirs;
+    the file is replaced whole or not at all (``atomic_files``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False, allow_nan=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    atomic_write_text(path, text + "\n")
 
 
 def _cell(text: str) -> str:
@@ -184,4 +186,5 @@ def plot_rank_distribution(
         figure.suptitle(title)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, format="png", dpi=120)
+    with atomic_open(path, "wb") as handle:
+        figure.savefig(handle, format="png", dpi=120)

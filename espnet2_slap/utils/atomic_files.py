@@ -6,6 +6,7 @@ temporary file behind.
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator, Union
@@ -25,15 +26,33 @@ def atomic_open(path: PathLike, mode: str = "w", **open_kwargs) -> Iterator[IO]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        if path.exists():
-            os.chmod(partial, path.stat().st_mode & 0o777)
-        else:
-            os.chmod(partial, 0o666 & ~_umask())
-        os.replace(partial, path)
+        _replace(Path(partial), path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(partial)
         raise
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike) -> Iterator[Path]:
+    """A path to give a writer that wants a file name (an archiver, a Kaldi writer, ...).
+
+    It has ``path``'s name (so suffixes that select a format still work) inside a hidden
+    folder next to ``path``; the file is renamed onto ``path`` when the block ends cleanly,
+    and the folder is removed either way.
+    """
+    path = Path(path)
+    folder = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    try:
+        partial = folder / path.name
+        yield partial
+        if not partial.is_file():
+            raise FileNotFoundError(f"nothing was written to {path} (no {partial})")
+        with open(partial, "rb") as handle:
+            os.fsync(handle.fileno())
+        _replace(partial, path)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def atomic_write_text(path: PathLike, text: str, encoding: str = "utf-8") -> None:
@@ -44,6 +63,15 @@ def atomic_write_text(path: PathLike, text: str, encoding: str = "utf-8") -> Non
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
     with atomic_open(path, "wb") as handle:
         handle.write(data)
+
+
+def _replace(partial: Path, path: Path) -> None:
+    """Rename ``partial`` onto ``path``, keeping ``path``'s permissions (new: the umask's)."""
+    if path.exists():
+        os.chmod(partial, path.stat().st_mode & 0o777)
+    else:
+        os.chmod(partial, 0o666 & ~_umask())
+    os.replace(partial, path)
 
 
 def _umask() -> int:

@@ -21,6 +21,8 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from make_results_md import portable_text
 
+from espnet2_slap.utils.atomic_files import atomic_write_text
+
 RETRIEVAL_COLUMNS = [("recall_at_1", "R@1"), ("recall_at_5", "R@5"), ("recall_at_10", "R@10"),
                      ("map_at_10", "mAP@10"), ("median_rank", "MedR")]
 ZEROSHOT_COLUMNS = [("top1_accuracy", "chance_top1", "top-1 (%)"),
@@ -214,7 +216,7 @@ def main(argv: Sequence[str]) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     # Shared with the reports and the model card: no path of this machine (e.g. the venv in
     # an "n/a" reason) is written.
-    args.output.write_text(portable_text("\n".join(lines) + "\n"), encoding="utf-8")
+    atomic_write_text(args.output, portable_text("\n".join(lines) + "\n"))
     print(f"compare_results.py: {len(dsets)} sets of {len(names)} experiments -> {args.output}")
     return 0
 

@@ -25,6 +25,7 @@ def main(argv: Sequence[str]) -> int:
                         help="where models are unpacked [the plugin's cache, ~/.cache/espnet2_slap]")
     args = parser.parse_args(argv)
 
+    from espnet2_slap.utils.atomic_files import atomic_write_text
     from espnet2_slap.utils.model_source import resolve_slap_model
 
     try:
@@ -34,9 +35,9 @@ def main(argv: Sequence[str]) -> int:
         return 1
     files = {"slap_train_config": config, "slap_model_file": weights}
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(
+    atomic_write_text(
+        args.output,
         "".join(f"{k} {files[k]}\n" for k in ("slap_train_config", "slap_model_file")),
-        encoding="utf-8",
     )
     print(f"download_model.py: {args.model_tag} -> {Path(files['slap_model_file']).parent}")
     return 0

@@ -26,6 +26,8 @@ import yaml
 
 from make_results_md import IMAGE_LINK, git_commit, portable_text, relink_images
 
+from espnet2_slap.utils.atomic_files import atomic_write_text
+
 TEMPLATE = Path(__file__).resolve().parent / "model_card.md"
 
 
@@ -154,7 +156,7 @@ def main(argv: Sequence[str]) -> int:
         prefix = os.path.relpath(args.exp_dir, args.output.parent) + "/"
     card = portable_text(relink_images(card, "" if prefix == "./" else prefix))
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(card, encoding="utf-8")
+    atomic_write_text(args.output, card)
     missing = [t for t in linked_images(card) if not (args.output.parent / t).is_file()]
     if missing:
         print(f"make_model_card.py: error: {args.output} links to missing images: {missing}",

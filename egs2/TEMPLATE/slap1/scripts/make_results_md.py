@@ -24,6 +24,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import List, Sequence
 
+from espnet2_slap.utils.atomic_files import atomic_write_text
+
 PACKAGES = ("torch", "torchaudio", "espnet", "espnet2_slap", "transformers")
 
 
@@ -132,7 +134,7 @@ def main(argv: Sequence[str]) -> int:
             relink_images(demote_headings(report.read_text(encoding="utf-8").strip(), 2), link_prefix),
             "",
         ]
-    args.output.write_text(portable_text("\n".join(lines)), encoding="utf-8")
+    atomic_write_text(args.output, portable_text("\n".join(lines)))
     print(f"make_results_md.py: {len(reports)} reports -> {args.output}")
     return 0
 

@@ -152,7 +152,8 @@ class ESPnetSLAPModel(AbsESPnetModel):
         return feats, feats_lengths
 
     def _frontend(self, speech, speech_lengths):
-        if self.frontend is None:
+        """Log-mels of ``(B, T_wav)`` waveforms; ``(B, T, F)`` dumped features pass through."""
+        if self.frontend is None or speech.dim() == 3:
             return speech[:, : speech_lengths.max()], speech_lengths
         return per_clip_frontend(self.frontend, speech, speech_lengths)
 

@@ -667,6 +667,30 @@ def test_stages_5_and_6_collect_stats_and_train(recipe, train_run):
     assert trained["bpemodel"].endswith("bpe_unigram40/bpe.model")
 
 
+@pytest.mark.slow
+def test_feats_type_fbank_dumps_once_and_trains_on_the_same_features(recipe, train_run):
+    """Stages 5-6 from dumped log-mels: the statistics equal those of the on-the-fly run."""
+    assert train_run.returncode == 0, train_run.stdout + train_run.stderr
+    result = run(["./slap.sh", *SETS, "--stage", "5", "--stop_stage", "6", "--feats_type",
+                  "fbank", "--train_config", "conf/tiny.yaml", "--tag", "tiny_fbank"],
+                 cwd=recipe, timeout=900)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    for dset in ("train", "valid"):
+        assert (recipe / "dump" / "fbank" / dset / "feats.scp").is_file()
+    raw = np.load(recipe / "exp" / "slap_stats_raw_unigram40" / "train" / "feats_stats.npz")
+    fbank_stats = recipe / "exp" / "slap_stats_fbank_unigram40" / "train"
+    dumped = np.load(fbank_stats / "feats_stats.npz")
+    assert dumped["count"] == raw["count"]
+    np.testing.assert_allclose(dumped["sum"], raw["sum"], rtol=1e-5)
+    np.testing.assert_allclose(dumped["sum_square"], raw["sum_square"], rtol=1e-5)
+    frames = [line.split()[1] for line in (fbank_stats / "speech_shape").read_text().splitlines()]
+    assert all(shape.endswith(",64") for shape in frames)  # (frames, bins), not samples
+    exp = recipe / "exp" / "slap_tiny_fbank"
+    assert (exp / "valid.loss.best.pth").exists()
+    trained = yaml.safe_load((exp / "config.yaml").read_text())
+    assert trained["train_data_path_and_name_and_type"][0][2] == "kaldi_ark"
+
+
 @pytest.fixture(scope="module")
 def packed_run(recipe, train_run) -> subprocess.CompletedProcess:
     """slap.sh stages 7-9 after training: inference, scoring, packing."""

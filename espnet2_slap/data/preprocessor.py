@@ -51,7 +51,10 @@ class SLAPPreprocessor:
         max_caption_tokens: longer decoder captions are cut to this many tokens.
         speech_name, text_name, caption_name, captions_name: data names.
         crop_seconds: clips longer than this are cut to a window of this length (None: never).
-        fs: sample rate of ``speech`` (turns ``crop_seconds`` into samples).
+        fs: sample rate of ``speech`` (turns ``crop_seconds`` into samples); the frame rate
+            when ``speech`` holds features.
+        speech_is_features: ``speech`` is ``(frames, bins)`` dumped log-mels
+            (``--feats_type fbank``), not a waveform: kept as it is, cropped in frames.
         seed: seed of the random draws (with the data pass and the utterance id).
     """
 
@@ -68,7 +71,8 @@ class SLAPPreprocessor:
         caption_name: str = "caption",
         captions_name: str = "captions",
         crop_seconds: Optional[float] = None,
-        fs: int = 16000,
+        fs: float = 16000,
+        speech_is_features: bool = False,
         seed: int = 0,
     ):
         self.train = train
@@ -80,6 +84,7 @@ class SLAPPreprocessor:
         self.epoch = 1
         self.text_tokenizer = text_tokenizer
         self.speech_name = speech_name
+        self.speech_is_features = speech_is_features
         self.text_name = text_name
         self.caption_name = caption_name
         self.max_caption_tokens = max_caption_tokens
@@ -112,7 +117,10 @@ class SLAPPreprocessor:
                 for k, caption in enumerate(captions):
                     data.update(self._tokenized(caption, f"{CANDIDATE}{k}"))
         if self.speech_name in data:
-            data[self.speech_name] = mono_waveform(data[self.speech_name], uid)
+            if self.speech_is_features:
+                data[self.speech_name] = features_matrix(data[self.speech_name], uid)
+            else:
+                data[self.speech_name] = mono_waveform(data[self.speech_name], uid)
         if self.text_name in data and isinstance(data[self.text_name], str):
             data.update(self._tokenized(data.pop(self.text_name)))
         return data
@@ -153,7 +161,8 @@ class SLAPPreprocessor:
                                       zlib.crc32(uid.encode("utf-8")), purpose])
 
     def crop(self, uid: str, wave: np.ndarray, data_pass: Optional[int] = None) -> np.ndarray:
-        """``(T,)`` -> at most ``crop_samples``: a random window in training, else the first."""
+        """``(T, ...)`` -> at most ``crop_samples`` along T: a random window in training, else
+        the first."""
         if self.crop_samples is None or len(wave) <= self.crop_samples:
             return wave
         start = 0
@@ -256,6 +265,15 @@ class DataPassIterFactory(AbsIterFactory):
             pin_memory=loader.pin_memory,
             worker_init_fn=loader.worker_init_fn,
         )
+
+
+def features_matrix(feats: np.ndarray, uid: str) -> np.ndarray:
+    """A dumped ``(frames, bins)`` feature matrix as float32; anything else is an error."""
+    feats = np.asarray(feats)
+    if feats.ndim != 2 or feats.shape[0] == 0:
+        raise ValueError(f"{uid}: speech features must be a (frames, bins) matrix, "
+                         f"got shape {feats.shape}")
+    return feats.astype(np.float32, copy=False)
 
 
 def mono_waveform(wave: np.ndarray, uid: str) -> np.ndarray:

@@ -271,7 +271,8 @@ class SLAPTask(AbsTask):
             bpemodel=args.bpemodel,
             max_caption_tokens=max_caption_tokens,
             crop_seconds=getattr(args, "crop_seconds", None),
-            fs=frontend_sample_rate(args.frontend_conf),
+            fs=_speech_rate(args),
+            speech_is_features=speech_is_features(args),
             seed=args.seed,
         )
 
@@ -436,13 +437,15 @@ class SLAPTask(AbsTask):
 
     @classmethod
     def tokens_per_sample_fn(cls, args: argparse.Namespace) -> Callable[[int], int]:
-        """Waveform samples -> audio tokens the encoder will see (the sampler's cost)."""
+        """Length of a clip's ``speech`` (samples, or frames of dumped features) -> audio
+        tokens the encoder will see (the sampler's cost)."""
         crop_seconds = getattr(args, "crop_seconds", None)
         return clip_token_cost_fn(
             frontend_choices.get_class(args.frontend)(**args.frontend_conf),
             audio_encoder_choices.get_class(args.audio_encoder),
             args.audio_encoder_conf,
-            None if crop_seconds is None else crop_seconds * frontend_sample_rate(args.frontend_conf),
+            None if crop_seconds is None else crop_seconds * _speech_rate(args),
+            input_is_frames=speech_is_features(args),
         )
 
 
@@ -451,20 +454,48 @@ def clip_token_cost_fn(
     encoder_class: type,
     encoder_conf: dict,
     crop_samples: Optional[float] = None,
+    input_is_frames: bool = False,
 ) -> Callable[[int], int]:
-    """Samples of a clip -> tokens ``encoder_class(**encoder_conf)`` runs on its features.
+    """Samples of a clip (frames with ``input_is_frames``) -> tokens
+    ``encoder_class(**encoder_conf)`` runs on its features.
 
-    A clip longer than ``crop_samples`` costs what its window costs.
+    A clip longer than ``crop_samples`` (in the same unit) costs what its window costs.
     """
     hop_length = frontend.hop_length
     tokens_of_frames = encoder_class.token_cost_fn(frontend.output_size(), encoder_conf)
-    max_samples = None if crop_samples is None else int(round(crop_samples))
+    max_length = None if crop_samples is None else int(round(crop_samples))
 
-    def cost(samples: int) -> int:
-        if max_samples is not None:
-            samples = min(samples, max_samples)
-        return tokens_of_frames(samples // hop_length + 1)
+    def cost(length: int) -> int:
+        if max_length is not None:
+            length = min(length, max_length)
+        return tokens_of_frames(length if input_is_frames else length // hop_length + 1)
     return cost
+
+
+FEATURE_TYPES = ("kaldi_ark", "npy")  # ESPnet data types that hold (frames, bins) features
+
+
+def speech_is_features(args: argparse.Namespace) -> bool:
+    """Whether ``speech`` holds dumped log-mel features (``--feats_type fbank``: Kaldi ark)
+    rather than waveforms; training and validation data must agree."""
+    kinds = set()
+    for option in ("train_data_path_and_name_and_type", "valid_data_path_and_name_and_type"):
+        for path, name, kind in getattr(args, option, None) or []:
+            if name == "speech":
+                kinds.add(kind in FEATURE_TYPES)
+    if len(kinds) > 1:
+        raise ValueError("--train_data_path_and_name_and_type and "
+                         "--valid_data_path_and_name_and_type give 'speech' as waveforms in one "
+                         "and as features in the other: dump both the same way")
+    return kinds == {True}
+
+
+def _speech_rate(args: argparse.Namespace) -> float:
+    """Samples (or feature frames) of ``speech`` per second."""
+    fs = frontend_sample_rate(args.frontend_conf)
+    if speech_is_features(args):
+        return fs / frontend_choices.get_class(args.frontend)(**args.frontend_conf).hop_length
+    return fs
 
 
 def _say_which_caption_validation_reads(args: argparse.Namespace, mode: str) -> None:

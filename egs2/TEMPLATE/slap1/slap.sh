@@ -35,6 +35,7 @@ local_data_opts=       # options of local/data.sh
 fs=16k                 # sample rate of the formatted audio
 audio_format=flac      # file format of the formatted audio: flac or wav (16-bit PCM either way)
 min_wav_duration=0.5   # shorter training/validation utterances are dropped (seconds)
+feats_type=raw         # raw: features on the fly; fbank: log-mels dumped once (stage 5)
 max_wav_duration=30    # longer training clips are kept and cropped to a random window of
                        # this length per load (the config's crop_seconds); stage 3 counts them
 
@@ -46,7 +47,7 @@ bpemode=unigram        # sentencepiece model type: unigram, bpe, char or word
 train_config=          # training YAML
 train_args=            # extra options of slap_train (override the config)
 tag=                   # experiment name (default: from the config file name and train_args)
-stats_tag=             # statistics directory name (default: raw_<bpemode><nbpe>)
+stats_tag=             # statistics directory name (default: <feats_type>_<bpemode><nbpe>)
 feats_normalize=global_mvn  # global_mvn: pass the collected statistics to the model
 num_splits=1           # >1: train on this many shards, one in memory at a time
 pretrained_model=      # fine-tune from a SLAP model (exp dir, .zip, zoo tag), or init from a .pth
@@ -83,7 +84,8 @@ Stages:
                                 ${dumpdir}/raw/<test sets>/
    3  filter and validate       duration filter -> ${dumpdir}/raw/<train/valid>/
    4  token list                sentencepiece -> data/token_list/bpe_<bpemode><nbpe>/
-   5  collect statistics        ${expdir}/slap_stats_<stats_tag>/
+   5  collect statistics        ${expdir}/slap_stats_<stats_tag>/ (with --feats_type fbank:
+                                log-mels of train/valid -> ${dumpdir}/fbank/<set>/ first)
    6  training                  ${expdir}/slap_<tag>/
    7  inference                 ${expdir}/slap_<tag>/inference_<inference_tag>/<set>/
    8  scoring                   .../<set>/score/results.{json,md}, ${expdir}/slap_<tag>/RESULTS.md
@@ -114,6 +116,10 @@ Options (--foo_bar and --foo-bar are the same; defaults in brackets):
     --fs RATE               sample rate of the formatted audio, e.g. 16k or 16000; must
                             match the config's frontend_conf.fs when it sets one [${fs}]
     --audio_format FMT      flac or wav: file format of the formatted audio [${audio_format}]
+    --feats_type TYPE       raw: training computes the log-mels on the fly; fbank: stage 5
+                            dumps them once (Kaldi ark/scp) and stages 5-6 read the dump
+                            (SpecAugment and normalisation still run per clip). Keep raw
+                            for corpora with clips over --max_wav_duration [${feats_type}]
     --min_wav_duration SEC  drop shorter training/validation utterances [${min_wav_duration}]
     --max_wav_duration SEC  longer training/validation clips are kept, not dropped: training
                             loads a random window of this length (set the config's
@@ -127,7 +133,7 @@ Options (--foo_bar and --foo-bar are the same; defaults in brackets):
     --train_args STR        extra slap_train options, e.g. "--max_epoch 2" [${train_args}]
     --tag NAME              experiment name, ${expdir}/slap_NAME [config name + train_args]
     --stats_tag NAME        statistics directory, ${expdir}/slap_stats_NAME
-                            [raw_<bpemode><nbpe>]
+                            [<feats_type>_<bpemode><nbpe>]
     --feats_normalize NAME  global_mvn uses the collected statistics; anything else leaves the
                             config's normalization alone [${feats_normalize}]
     --num_splits N          split the training data into N shards that training loads one at
@@ -187,6 +193,10 @@ case "${audio_format}" in
     flac | wav) ;;
     *) fail "--audio_format must be flac or wav, got '${audio_format}'" ;;
 esac
+case "${feats_type}" in
+    raw | fbank) ;;
+    *) fail "--feats_type must be raw or fbank, got '${feats_type}'" ;;
+esac
 [[ "${num_nodes}" =~ ^[1-9][0-9]*$ ]] \
     || fail "--num_nodes must be a positive number, got '${num_nodes}'"
 
@@ -203,7 +213,7 @@ if [ -n "${pretrained_model}" ] && [[ "${pretrained_model%%:*}" != *.pth ]]; the
     token_list=${token_dir}/tokens.txt
 fi
 
-stats_dir=${expdir}/slap_stats_${stats_tag:-raw_${bpemode}${nbpe}}
+stats_dir=${expdir}/slap_stats_${stats_tag:-${feats_type}_${bpemode}${nbpe}}
 if [ -z "${tag}" ] && [ -n "${download_model}" ]; then
     tag=$(basename "${download_model}" .zip | sed -e 's/[^A-Za-z0-9._-]/_/g')
 elif [ -z "${tag}" ] && [ -n "${train_config}" ]; then
@@ -261,12 +271,18 @@ model_files() {
 # config, caption tokens, the frontend's sample rate, training and validation data.
 slap_train_common_opts() {
     local train_dir=${dumpdir}/raw/${train_set} valid_dir=${dumpdir}/raw/${valid_set} fs_opts
+    local speech=wav.scp,speech,sound
     require_file "${train_dir}/wav.scp" "run stages 2-3 first"
     require_file "${valid_dir}/wav.scp" "run stages 2-3 first"
     # The frontend must run at the rate of the dumped audio: refuse a config that says otherwise.
     fs_opts=$(${python} scripts/check_frontend_fs.py --config "${train_config}" --fs "${fs_hz}" \
         --wav_scp "${train_dir}/wav.scp") \
         || fail "the frontend's sample rate does not match (see above)"
+    if [ "${feats_type}" = fbank ]; then
+        train_dir=${dumpdir}/fbank/${train_set} valid_dir=${dumpdir}/fbank/${valid_set}
+        speech=feats.scp,speech,kaldi_ark
+        require_file "${train_dir}/feats.scp" "run stage 5 first (it dumps the features)"
+    fi
     # shellcheck disable=SC2206  # fs_opts is empty or "--frontend_conf fs=N"
     common_opts=(
         --config "${train_config}"
@@ -274,9 +290,9 @@ slap_train_common_opts() {
         --token_list "${token_list}"
         --bpemodel "${bpemodel}"
         ${fs_opts}
-        --train_data_path_and_name_and_type "${train_dir}/wav.scp,speech,sound"
+        --train_data_path_and_name_and_type "${train_dir}/${speech}"
         --train_data_path_and_name_and_type "${train_dir}/text,text,text"
-        --valid_data_path_and_name_and_type "${valid_dir}/wav.scp,speech,sound"
+        --valid_data_path_and_name_and_type "${valid_dir}/${speech}"
         --valid_data_path_and_name_and_type "${valid_dir}/text,text,text"
     )
     # Several captions per clip (utt2captions, a JSON list): one is drawn each time it loads.
@@ -356,10 +372,28 @@ stage_4() {
     log "Token list: ${token_list} ($(wc -l <"${token_list}") tokens)"
 }
 
+# dump_features: --feats_type fbank: the log-mels of the training and validation sets, once.
+dump_features() {
+    local dset fs_opts
+    fs_opts=$(${python} scripts/check_frontend_fs.py --config "${train_config}" --fs "${fs_hz}" \
+        --wav_scp "${dumpdir}/raw/${train_set}/wav.scp") \
+        || fail "the frontend's sample rate does not match (see above)"
+    for dset in ${train_set} ${valid_set}; do
+        require_file "${dumpdir}/raw/${dset}/wav.scp" "run stages 2-3 first"
+        # shellcheck disable=SC2086  # fs_opts is empty or "--frontend_conf fs=N"
+        ${python} scripts/dump_fbank.py --config "${train_config}" ${fs_opts} \
+            --data_dir "${dumpdir}/raw/${dset}" --out_dir "${dumpdir}/fbank/${dset}" \
+            || fail "dumping the features of ${dset} failed"
+    done
+}
+
 stage_5() {
     require_sets
     require_train_config
     require_file "${token_list}" "run stage 4 first"
+    if [ "${feats_type}" = fbank ]; then
+        dump_features
+    fi
     local common_opts
     slap_train_common_opts
     # The statistics are of the raw features, so no normalization is built here; ESPnet's

@@ -3,14 +3,16 @@
 # recordings, compared side by side in exp/RESULTS.md (./run.sh --help).
 set -euo pipefail
 
-log() {
-    echo "$(date '+%Y-%m-%dT%H:%M:%S') [run.sh] $*"
-}
+# log, args_suffix, ...: the template's shell library
+# shellcheck source=../../TEMPLATE/slap1/scripts/lib.sh
+. "$(dirname "$0")/scripts/lib.sh"
 
 SECONDS=0
 stage=1               # first slap.sh stage
 stop_stage=10000      # last slap.sh stage; the comparison runs when it is 8 or more
 run_ablation=true     # also train and score the contrastive-only model (from stage 6)
+compare=false         # instead: Table 5 at small scale, 4 objectives x seeds -> exp/COMPARE.md
+compare_seeds="1 2 3" # the seeds of --compare
 
 slap_config=conf/train_slap_tiny.yaml
 ablation_config=conf/train_slap_tiny_clap_only.yaml
@@ -35,9 +37,15 @@ statistics and seed, and a side-by-side comparison in exp/RESULTS.md.
   $0 --stage 1 --stop_stage 4          # data preparation only
   $0 --run_ablation false              # SLAP only
   $0 --ngpu 1 --gpu_inference true     # any other slap.sh option is passed on
+  $0 --compare true                    # full, no SSL, no captioning, CLAP only, 3 seeds each
 
 Options of run.sh: --stage N [${stage}], --stop_stage N [${stop_stage}],
-  --run_ablation true|false [${run_ablation}]; every other option goes to slap.sh
+  --run_ablation true|false [${run_ablation}],
+  --compare true|false: after stages 1-5, train and score (stages 6-8) the full objective,
+    no SSL, no captioning and CLAP only with each seed of --compare_seeds "${compare_seeds}"
+    (same data, statistics and steps; about 2 hours on 2 CPU cores for 3 seeds), and write
+    exp/COMPARE.md with each metric's mean and spread [${compare}];
+  every other option goes to slap.sh
   except --train_config, --tag and --download_model (run.sh trains two configs
   of its own; run slap.sh directly for those). The options of slap.sh:
 "
@@ -64,6 +72,8 @@ while [ $# -gt 0 ]; do
         --stage) stage=$2 ;;
         --stop_stage | --stop-stage) stop_stage=$2 ;;
         --run_ablation | --run-ablation) run_ablation=$2 ;;
+        --compare) compare=$2 ;;
+        --compare_seeds | --compare-seeds) compare_seeds=$2 ;;
         --tag | --train_config | --train-config | --download_model | --download-model)
             echo "run.sh: error: run.sh trains ${slap_config} and ${ablation_config} under" \
                 "names of its own, so it cannot pass $1 on; run ./slap.sh directly" \
@@ -84,15 +94,47 @@ while [ $# -gt 0 ]; do
 done
 [[ "${stage}" =~ ^[0-9]+$ ]] || { echo "run.sh: error: --stage takes a number" >&2; exit 1; }
 [[ "${stop_stage}" =~ ^[0-9]+$ ]] || { echo "run.sh: error: --stop_stage takes a number" >&2; exit 1; }
-case "${run_ablation}" in
-    true | false) ;;
-    *) echo "run.sh: error: --run_ablation takes true or false" >&2; exit 1 ;;
-esac
+for flag in run_ablation compare; do
+    case "${!flag}" in
+        true | false) ;;
+        *) echo "run.sh: error: --${flag} takes true or false" >&2; exit 1 ;;
+    esac
+done
 
 # The experiment directory slap.sh derives from a config and --train_args (same rule).
 exp_dir_of() {
-    echo "${expdir}/slap_$(basename "$1" .yaml)$(echo "${train_args}" | sed -e 's/--/_/g' -e 's/[ |=/]//g')"
+    echo "${expdir}/slap_$(basename "$1" .yaml)$(args_suffix "${train_args}")"
 }
+
+if ${compare}; then
+    # Table 5 at small scale: every objective on the same data, statistics and token budget,
+    # hence the same optimizer steps; only the seed (init, masks, batches) changes.
+    declare -A variants=([full]="" [no_ssl]="--ssl none" [no_cap]="--caption_decoder none"
+                         [clap_only]="--ssl none --caption_decoder none")
+    names=(full no_ssl no_cap clap_only)
+    log "compare: stages 1-5 once, then ${names[*]} x seeds ${compare_seeds}"
+    ./slap.sh "${common_opts[@]}" --train_config "${slap_config}" \
+        --stage "${stage}" --stop_stage 5 "${slap_opts[@]}"
+    groups=()
+    for name in "${names[@]}"; do
+        groups+=(--group "${name}")
+        for seed in ${compare_seeds}; do
+            args="${train_args} --seed ${seed} ${variants[${name}]}"
+            log "compare: ${name}, seed ${seed}"
+            ./slap.sh "${common_opts[@]}" --train_config "${slap_config}" \
+                --stage 6 --stop_stage 8 "${slap_opts[@]}" --train_args "${args}" \
+                --skip_packing true --skip_upload true
+            groups+=("$(train_args=${args} exp_dir_of "${slap_config}")")
+        done
+    done
+    # shellcheck source=/dev/null  # (activates the venv)
+    . ./path.sh
+    python scripts/compare_seeds.py "${groups[@]}" --test_set test \
+        --zeroshot_set zeroshot_test --output "${expdir}/COMPARE.md" \
+        --title "mini_sounds: Table 5 at small scale (seeds ${compare_seeds})"
+    log "Comparison over seeds: ${expdir}/COMPARE.md (took ${SECONDS}s)"
+    exit 0
+fi
 
 start=${SECONDS}
 log "SLAP (${slap_config}): stages ${stage}-${stop_stage}"

@@ -1,6 +1,7 @@
 """Bad training data: stage 3's filter reports it, training skips what still fails and counts it."""
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -101,6 +102,36 @@ def test_filter_drops_bad_files_reports_reasons_and_keeps_long_clips(tmp_path):
             "wrong_sample_rate=1, too_short=1, no_caption=1, empty_caption=1)") in printed
 
 
+def cut_flac(path: Path, seconds: float = 3.0) -> Path:
+    """A FLAC file cut in half: its header is intact, its samples stop mid-stream."""
+    write_wav(path.with_suffix(".wav"), seconds)
+    wave, rate = soundfile.read(path.with_suffix(".wav"), dtype="int16")
+    soundfile.write(path, wave, rate, format="FLAC", subtype="PCM_16")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return path
+
+
+def test_filter_decodes_every_file_and_drops_a_truncated_flac(tmp_path):
+    data = tmp_path / "org"
+    data.mkdir()
+    cut = cut_flac(data / "cut.flac")
+    assert soundfile.info(cut).frames == 48000  # the header alone looks fine
+    good = write_wav(data / "good.wav", 1.0)
+    (data / "wav.scp").write_text(f"a_cut {cut}\nb_good {good}\n")
+    (data / "text").write_text("a_cut a sound\nb_good a sound\n")
+    result = run_filter("--fs", 16000, "--min_seconds", 0.5, "--max_seconds", 30, data,
+                        tmp_path / "train")
+    assert result.returncode == 0, result.stderr
+    assert "kept 1 of 2 utterances" in result.stdout and "undecodable=1" in result.stdout
+    assert re.search(r"org: decoded 2 files in \d+\.\d s \(\d+ processes\)", result.stdout)
+    (line,) = (tmp_path / "train" / "dropped_utts").read_text().splitlines()
+    assert line.startswith(f"a_cut undecodable {cut} (LibsndfileError: ")
+    assert "lost sync" in line and "of 48000 samples" in line
+    headers_only = run_filter("--fs", 16000, "--min_seconds", 0.5, "--max_seconds", 30,
+                              "--decode", "false", data, tmp_path / "headers")
+    assert "kept 2 of 2" in headers_only.stdout  # what a header check lets through
+
+
 def test_filter_fails_when_nothing_is_usable(tmp_path):
     data = tmp_path / "org"
     bad = add_bad_files(data / "wav")
@@ -176,3 +207,60 @@ def test_training_completes_and_reports_skipped_files(tiny_config, char_token_li
     train_stats = re.search(r"1epoch results: \[train\] (.*?)\[valid\]", result.stderr).group(1)
     assert re.search(r"skipped_files=4(\.0+)?\b", train_stats), train_stats
     assert "4 clips could not be loaded" in result.stderr
+
+
+@pytest.mark.slow
+def test_truncated_flac_in_the_training_list_through_stages_3_to_6(tmp_path):
+    """A dumped FLAC cut in half after stage 2 (valid header): stage 3 names and drops it,
+    statistics and training then run on the others, and every count adds up."""
+    import yaml
+    from conftest import TINY_CONFIG, write_data_dir
+
+    template = ROOT / "egs2" / "TEMPLATE" / "slap1"
+    recipe = tmp_path / "corpus" / "slap1"
+    made = subprocess.run([str(template / "setup.sh"), str(recipe)], capture_output=True,
+                          text=True)
+    assert made.returncode == 0, made.stderr
+    venv = Path(sys.executable).parent
+    (recipe / "path.sh").write_text(f'export PATH="$PWD/utils:{venv}:$PATH"\nexport LC_ALL=C\n')
+    for name, count, seed in (("train", 12, 1), ("valid", 4, 2)):
+        write_data_dir(recipe / "fixture", name, count, seed)
+    (recipe / "local" / "data.sh").write_text(
+        "#!/usr/bin/env bash\nset -eu\nmkdir -p data\n"
+        "for s in train valid; do rm -rf data/$s; cp -r fixture/$s data/$s; done\n")
+    (recipe / "conf").mkdir(exist_ok=True)
+    config = {**TINY_CONFIG, "normalize": "global_mvn", "token_type": "bpe", "max_epoch": 1}
+    (recipe / "conf" / "tiny.yaml").write_text(yaml.safe_dump(config))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "LC_ALL": "C"}
+    sets = ["--train_set", "train", "--valid_set", "valid", "--nj", "2", "--nbpe", "40"]
+
+    def slap_sh(*args):
+        return subprocess.run(["./slap.sh", *sets, *args], cwd=recipe, env=env, text=True,
+                              capture_output=True, timeout=900)
+
+    formatted = slap_sh("--stage", "1", "--stop_stage", "2")
+    assert formatted.returncode == 0, formatted.stdout + formatted.stderr
+    org = recipe / "dump" / "raw" / "org" / "train"
+    lengths = dict(line.split() for line in (org / "utt2num_samples").read_text().splitlines())
+    victim = next(u for u, n in sorted(lengths.items()) if int(n) > 16000)  # not too short
+    wav_scp = dict(line.split() for line in (org / "wav.scp").read_text().splitlines())
+    flac = recipe / wav_scp[victim]
+    flac.write_bytes(flac.read_bytes()[: flac.stat().st_size // 2])
+
+    result = slap_sh("--stage", "3", "--stop_stage", "6", "--train_config", "conf/tiny.yaml")
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-5000:]
+    train = recipe / "dump" / "raw" / "train"
+    dropped = dict(line.split(maxsplit=1) for line in (train / "dropped_utts").read_text()
+                   .splitlines())
+    assert dropped[victim].startswith(f"undecodable {flac.relative_to(recipe)} (")
+    kept = [line.split()[0] for line in (train / "wav.scp").read_text().splitlines()]
+    assert victim not in kept and len(kept) + len(dropped) == 12
+    assert f"train: kept {len(kept)} of 12 utterances" in log and "undecodable=1" in log
+    assert re.search(r"train: decoded 12 files in \d+\.\d s", log)  # the cost, in the log
+    stats = recipe / "exp" / "slap_stats_raw_unigram40" / "train"
+    assert sorted(line.split()[0] for line in (stats / "speech_shape").read_text()
+                  .splitlines()) == sorted(kept)
+    train_log = (recipe / "exp" / "slap_tiny" / "train.log").read_text()
+    assert "1epoch results: [train]" in train_log
+    assert "skipping" not in train_log and "could not be loaded" not in train_log

@@ -111,9 +111,10 @@ class AudioFileWindows:
 
     ``windows(spans)`` yields ``load_waveform(path, ...)[start:end]`` for each ``(start, end)``
     of model-rate samples, spans in increasing order: the file is decoded once, in order,
-    keeping the current window and the resampling filter's context. Resampled windows are
-    computed from that context exactly as torchaudio resamples the whole file (same
-    polyphase frames, same inputs); ``num_samples`` is the whole file's resampled length.
+    keeping the current window and the resampling filter's context. A resampled window is
+    computed as torchaudio resamples the whole file (the same polyphase frames from the same
+    samples; equal up to float32 rounding, which may depend on the convolution's length);
+    ``num_samples`` is the whole file's resampled length.
     """
 
     BLOCK_FRAMES = 1 << 16  # frames decoded per read (bounds multichannel transients)
@@ -129,14 +130,18 @@ class AudioFileWindows:
         self.frames, self.rate = int(info.frames), int(info.samplerate)
         self.target_rate = target_rate
         self.num_samples = resampled_length(self.frames, self.rate, target_rate)
-        self._resample = None
-        if self.rate != target_rate:  # the filter functional.resample computes for float32
-            # input (dtype=float32: the same kernel), computed once for all windows
+        gcd = math.gcd(self.rate, target_rate)
+        self._orig, self._new = self.rate // gcd, target_rate // gcd
+        self._resample = None  # built by windows(): opening a short file costs no filter
+
+    def _resampler(self) -> Optional[torchaudio.transforms.Resample]:
+        """The filter ``functional.resample`` computes for float32 input (``dtype=float32``
+        gives the same kernel), computed once for all windows; None at the model's rate."""
+        if self._resample is None and self.rate != self.target_rate:
             self._resample = torchaudio.transforms.Resample(
-                self.rate, target_rate, dtype=torch.float32
+                self.rate, self.target_rate, dtype=torch.float32
             )
-            gcd = math.gcd(self.rate, target_rate)
-            self._orig, self._new = self.rate // gcd, target_rate // gcd
+        return self._resample
 
     def windows(self, spans: Iterable[Tuple[int, int]]) -> Iterator[torch.Tensor]:
         """``(end - start,)`` float32 windows; the whole file is decoded by the end, and a
@@ -187,7 +192,7 @@ class AudioFileWindows:
 
     def _input_range(self, start: int, end: int) -> Tuple[int, int]:
         """File frames ``[first, last)`` that determine model-rate samples ``[start, end)``."""
-        if self._resample is None:
+        if self._resampler() is None:
             return start, end
         # Polyphase frame k (model-rate samples [k * new, (k + 1) * new)) reads file frames
         # [k * orig - width, (k + 1) * orig + width); the left context is whole frames, so
@@ -200,7 +205,7 @@ class AudioFileWindows:
     def _resampled(self, segment: np.ndarray, first: int, start: int, end: int) -> torch.Tensor:
         """Model-rate samples ``[start, end)`` from file frames ``[first, first + len)``."""
         tensor = torch.from_numpy(np.ascontiguousarray(segment, dtype=np.float32))
-        if self._resample is None:
+        if self._resampler() is None:
             return tensor
         if first + len(segment) == self.frames:  # one more polyphase frame of zeros, as the
             tensor = torch.nn.functional.pad(tensor, (0, self._orig))  # whole file's padding

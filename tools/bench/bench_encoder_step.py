@@ -311,10 +311,14 @@ def main() -> None:
               f"{eager['seconds_per_step']:.3f} vs {compiled['seconds_per_step']:.3f} s)")
         packs = random_packs(rng, args.count_packs, budget, freq)
         counts = count_compilations(variants[1], packs)
-        lengths = {sum(math.ceil(n / PATCH) * freq for n in f) for f in batches + packs}
+        tokens = [sum(math.ceil(n / PATCH) * freq for n in f) for f in batches + packs]
+        grew = [f"pack {i + 1} ({tokens[i]} tokens, {len((batches + packs)[i])} clips): "
+                f"+{counts[i] - counts[i - 1]}" for i in range(1, len(counts))
+                if counts[i] > counts[i - 1]]
         print(f"compile_count={counts[-1]} (graphs compiled over {len(counts)} training steps on "
-              f"packs of {len(lengths)} distinct lengths; after the first pack: {counts[0]}, "
-              f"the {len(counts) - 1} later packs added {counts[-1] - counts[0]})")
+              f"packs of {len(set(tokens))} distinct lengths; after the first pack: {counts[0]}, "
+              f"the {len(counts) - 1} later packs added {counts[-1] - counts[0]}"
+              f"{': ' + '; '.join(grew) if grew else ''})")
     else:
         print(f"encoder_step_mfu={results['eager']['mfu']:.3f}")
 

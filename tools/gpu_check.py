@@ -33,6 +33,7 @@ backend only, float32 training steps and a smaller measured matmul; the CUDA-onl
 import argparse
 import math
 import os
+import shutil
 import sys
 import time
 import traceback
@@ -234,8 +235,22 @@ def encoder_equivalence(table: Table, device, conf, quick: bool):
 # 2. torch.compile
 
 
+def c_compiler() -> Optional[str]:
+    """torch.compile builds C/C++ (inductor's CPU kernels, triton's GPU launchers)."""
+    for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+NO_COMPILER = "no C compiler on this machine (torch.compile needs one): not run"
+
+
 def compile_equivalence(table: Table, device, conf, quick: bool, amp: bool):
     part = "compile"
+    if c_compiler() is None:
+        table.add(part, "compiled vs eager", NO_COMPILER, status="skipped")
+        return
     seconds = [1, 7, 30, 13] if quick else [1, 7, 30, 13, 22, 3]
     feats, lengths = encoder_inputs(seconds, device, seed=1)
     size = f"width {conf['output_size']}, {conf['num_layers']} layers"
@@ -331,6 +346,9 @@ def training_step(table: Table, device, conf, quick: bool, amp: bool, budget: in
     results = {}
     for name, ac, comp in (("eager", False, False), ("activation checkpointing", True, False),
                            ("torch.compile", False, True)):
+        if comp and c_compiler() is None:
+            table.add(part, name, NO_COMPILER, status="skipped")
+            continue
         try:
             encoder = step_bench.build_encoder(conf, device, activation_checkpointing=ac,
                                                compile=comp)

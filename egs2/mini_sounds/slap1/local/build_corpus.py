@@ -6,7 +6,7 @@
         --local_dir data/local --nj 2 --synth fluidsynth,espeak,festival,flite
     build_corpus.py split   --local_dir data/local --seed 0
     build_corpus.py compose --local_dir data/local --audio_dir downloads/mini_sounds \
-        --data_dir data --num_train 1200 --num_valid 150 --num_test 200 --seed 0 --nj 2
+        --data_dir data --num_train 2400 --num_valid 150 --num_test 200 --seed 0 --nj 2
     build_corpus.py summary --local_dir data/local --data_dir data
 """
 
@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     compose.add_argument("--local_dir", type=Path, required=True)
     compose.add_argument("--audio_dir", type=Path, required=True)
     compose.add_argument("--data_dir", type=Path, required=True)
-    compose.add_argument("--num_train", type=_positive, default=1200)
+    compose.add_argument("--num_train", type=_positive, default=2400)
     compose.add_argument("--num_valid", type=_positive, default=150)
     compose.add_argument("--num_test", type=_positive, default=200)
     compose.add_argument("--seed", type=int, default=0)

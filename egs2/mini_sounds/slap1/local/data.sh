@@ -12,7 +12,7 @@
 set -euo pipefail
 
 nj=2
-num_train=1200
+num_train=2400
 num_valid=150
 num_test=200
 seed=0

@@ -169,6 +169,15 @@ if ${run_ablation} && [ "${stop_stage}" -ge 8 ] && [ "${skip_eval}" != true ]; t
         --data_root "${dumpdir}/raw" \
         --title "mini_sounds: SLAP vs. the contrastive-only ablation" \
         --output "${expdir}/RESULTS.md"
+    # Where the sound is: the SLAP model's per-step similarity on clips joined from
+    # single-source zero-shot clips at known offsets, against uniform and energy baselines.
+    slap_exp=$(exp_dir_of "${slap_config}")
+    python -m espnet2_slap.bin.slap_locate_eval --model "${slap_exp}" \
+        --data_dir "${dumpdir}/raw/zeroshot_test" --output_dir "${slap_exp}/locate"
+    { cat "${expdir}/RESULTS.md"; echo
+      echo "## Where the sound is (SLAP model, \`${slap_exp}/locate/\`)"; echo
+      sed -e '1{/^# /d}' "${slap_exp}/locate/results.md"; } > "${expdir}/RESULTS.md.partial"
+    mv "${expdir}/RESULTS.md.partial" "${expdir}/RESULTS.md"
     log "Comparison: ${expdir}/RESULTS.md"
 fi
 log "Finished (took ${SECONDS}s)"

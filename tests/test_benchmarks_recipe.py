@@ -241,7 +241,7 @@ def test_run_sh_skips_unreadable_audio_reprepares_changed_sets_and_keeps_every_r
     log = second.stdout + second.stderr
     assert second.returncode == 0, log[-3000:]
     audio = re.escape(str(roots["ESC50"] / "audio"))
-    assert re.search(rf"^esc50: ESC50 changed since esc50 was prepared \({audio}: 5 -> 6 files\): "
+    assert re.search(rf"esc50: ESC50 changed since esc50 was prepared \({audio}: 5 -> 6 files\): "
                      r"preparing it again$", log, re.M), log[-3000:]
     assert re.search(r"^esc50: scored \(6 clips", log, re.M)
     assert re.search(r"^audiocaps: results of an earlier run shown \(not in --corpora\)", log, re.M)

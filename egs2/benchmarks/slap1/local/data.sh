@@ -58,11 +58,13 @@ for corpus in ${corpora}; do
     fi
     prepared="prepared from ${variable}=${root}"
     if [ "$(cat "${out}/status" 2>/dev/null)" = "${prepared}" ]; then
-        if python -m espnet2_slap.corpora.sources check "${out}" >&2; then
+        if change=$(python -m espnet2_slap.corpora.sources check "${out}" 2>&1); then
             log "${corpus}: already ${prepared}"
             continue
         fi
-        log "${corpus}: ${variable} changed since it was prepared: preparing it again"
+        change=${change##*changed since it was prepared: }
+        log "${corpus}: ${variable} changed since ${corpus} was prepared (${change}):" \
+            "preparing it again"
     fi
     log "${corpus}: preparing from ${variable}=${root}"
     # shellcheck disable=SC2086  # options are words

@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +10,10 @@ import pytest
 import yaml
 
 from test_cls_corpora import write_wav
-from test_cls_recipes import LINKS, TINY_TAGGER
+from test_cls_recipes import TINY_TAGGER, make_recipe
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "egs2" / "mini_sounds" / "cls1"
-VENV_BIN = Path(sys.executable).parent
 sys.path.insert(0, str(RECIPE / "local"))
 import make_table  # noqa: E402
 
@@ -57,17 +55,8 @@ def test_table_says_when_the_gain_is_within_the_spread(tmp_path):
 
 
 def copy_recipe(tmp_path: Path) -> Path:
-    """egs2/mini_sounds/cls1 copied under tmp_path (links into this checkout), the venv of the tests."""
-    recipe = tmp_path / "egs2" / "mini_sounds" / "cls1"
-    recipe.mkdir(parents=True)
-    for name in LINKS:
-        (recipe / name).symlink_to((RECIPE / name).resolve())
-    for name in ("run.sh", "db.sh"):
-        shutil.copy(RECIPE / name, recipe / name)
-    shutil.copytree(RECIPE / "local", recipe / "local")
-    shutil.copytree(RECIPE / "conf", recipe / "conf")
-    (recipe / "path.sh").write_text(f'export PATH="$PWD/utils:{VENV_BIN}:$PATH"\nexport LC_ALL=C\n')
-    return recipe
+    """egs2/mini_sounds/cls1 copied under tmp_path (links into this checkout), the tests' venv."""
+    return make_recipe(tmp_path, "mini_sounds", TINY_TAGGER)
 
 
 def run(recipe: Path, *args, timeout=60):
